@@ -60,3 +60,13 @@ func TestExpand(t *testing.T) {
 		t.Fatalf("got %q want %q", got, want)
 	}
 }
+
+func TestExampleConfigLoads(t *testing.T) {
+	cfg, err := Load("koerier.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Bus.Backend != "sqlite" || cfg.Notify.URL == "" || len(cfg.ZGW.Kanalen) != 3 {
+		t.Fatalf("unexpected example config: %+v", cfg)
+	}
+}
