@@ -1,0 +1,160 @@
+package zgw
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/mijnservices/koerier/internal/httpclient"
+)
+
+// API is one configured API root and how to authenticate to it: a ZGW
+// client id and secret (Zaken, Catalogi, Besluiten, Documenten: JWT) or an
+// Objecten API token (Authorization: Token).
+type API struct {
+	// Root, e.g. https://openzaak.gemeente.example/zaken/api/v1. It is also
+	// the allow-list entry: only URLs under a configured root are fetched.
+	Root string
+	// ClientID and Secret for a ZGW JWT.
+	ClientID string
+	Secret   string
+	// Token for APIs that use `Authorization: Token <token>` (Objecten).
+	Token string
+}
+
+// Client GETs JSON from the configured API roots, and nothing else.
+type Client struct {
+	allow *AllowList
+	apis  map[string]API // by normalised root
+	hc    *http.Client
+	now   func() time.Time
+}
+
+// NewClient builds a client for apis. o is passed to httpclient.New; its
+// Transport (default: a clone of http.DefaultTransport) is wrapped so that
+// every attempt, retries and redirects included, is checked against the
+// allow-list and carries fresh credentials.
+func NewClient(apis []API, o httpclient.Options) (*Client, error) {
+	roots := make([]string, 0, len(apis))
+	for _, a := range apis {
+		roots = append(roots, a.Root)
+	}
+	al, err := NewAllowList(roots...)
+	if err != nil {
+		return nil, err
+	}
+	c := &Client{allow: al, apis: map[string]API{}, now: time.Now}
+	for i, a := range apis {
+		c.apis[al.roots[i].String()] = a
+	}
+	base := o.Transport
+	if base == nil {
+		base = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	o.Transport = &authTransport{c: c, base: base}
+	c.hc = httpclient.New(o)
+	return c, nil
+}
+
+// AllowList returns the client's allow-list.
+func (c *Client) AllowList() *AllowList { return c.allow }
+
+// authTransport sits below the retry layer, so it sees every attempt.
+type authTransport struct {
+	c    *Client
+	base http.RoundTripper
+}
+
+func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	root, err := t.c.allow.root(req.URL.String())
+	if err != nil {
+		return nil, err
+	}
+	api := t.c.apis[root]
+	r := req.Clone(req.Context())
+	switch {
+	case api.Token != "":
+		r.Header.Set("Authorization", "Token "+api.Token)
+	case api.ClientID != "":
+		tok, err := Credentials{ClientID: api.ClientID, Secret: api.Secret}.Token(t.c.now())
+		if err != nil {
+			return nil, err
+		}
+		r.Header.Set("Authorization", "Bearer "+tok)
+	}
+	return t.base.RoundTrip(r)
+}
+
+// Get fetches rawURL (plus query, if any) and decodes the JSON answer into
+// out. Errors: *ForbiddenURLError (off the allow-list), *ConfigError
+// (401/403), *StatusError (other non-2xx; NotFound and IsTemporary classify
+// it), a temporary error for transport failures.
+func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out any) error {
+	root, err := c.allow.root(rawURL)
+	if err != nil {
+		return err
+	}
+	u := rawURL
+	if len(query) > 0 {
+		sep := "?"
+		if strings.Contains(u, "?") {
+			sep = "&"
+		}
+		u += sep + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return fmt.Errorf("zgw: get %s: %w", rawURL, err)
+	}
+	req.Header.Set("Accept", "application/json")
+	// The VNG Zaken API answers 412 on GET /zaken/{uuid} without it (Open
+	// Zaak is lenient); the Objecten API accepts it too.
+	req.Header.Set("Accept-Crs", "EPSG:4326")
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		var fe *ForbiddenURLError
+		if errors.As(err, &fe) {
+			return fe
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("zgw: get %s: %w", rawURL, err)
+		}
+		return temporary{fmt.Errorf("zgw: get %s: %w", rawURL, err)}
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+		return &ConfigError{APIRoot: root, ClientID: c.apis[root].ClientID, Status: resp.StatusCode}
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return &StatusError{Method: http.MethodGet, URL: rawURL, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
+		return fmt.Errorf("zgw: get %s: decode: %w", rawURL, err)
+	}
+	return nil
+}
+
+// List follows a paginated list from rawURL with query and returns all
+// results (up to maxPages pages, a guard against a peer that loops).
+func List[T any](ctx context.Context, c *Client, rawURL string, query url.Values) ([]T, error) {
+	const maxPages = 50
+	var all []T
+	next, q := rawURL, query
+	for i := 0; next != "" && i < maxPages; i++ {
+		var p Page[T]
+		if err := c.Get(ctx, next, q, &p); err != nil {
+			return nil, err
+		}
+		all = append(all, p.Results...)
+		next, q = p.Next, nil
+	}
+	return all, nil
+}

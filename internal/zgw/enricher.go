@@ -1,0 +1,142 @@
+package zgw
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpclient"
+	"github.com/mijnservices/koerier/internal/store"
+)
+
+// Config configures an Enricher. Zero values get the defaults noted.
+type Config struct {
+	// APIs are the ZGW and Objecten API roots with their credentials; they
+	// are also the allow-list.
+	APIs []API
+	// HTTP tunes the outbound client (timeouts, retries, base transport).
+	HTTP httpclient.Options
+	// Cache holds catalogue objects and the last seen taak state. Pass the
+	// shared store so replicas agree; nil means an in-process cache.
+	Cache store.Cache
+	// CatalogiTTL is how long catalogue objects are cached (default 1h).
+	CatalogiTTL time.Duration
+	// RolBackoff is the delay before each re-try when the initiator rol of a
+	// zaak does not exist yet (default 30s, 2m, 10m, 30m). After the last
+	// one the message is dead-lettered with ReasonRolOntbreekt.
+	RolBackoff []time.Duration
+	// Now is the clock (default time.Now).
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Result is what Enrich made of one inbound message: zero or more events,
+// or a recorded skip.
+type Result struct {
+	Events []event.Event
+	// Skipped is a reason key (ReasonInformerenUit, ...) when the message
+	// deliberately produced no event; empty otherwise.
+	Skipped string
+	// Detail is a sentence for the ledger, free of personal data.
+	Detail string
+}
+
+// Enricher turns inbound notifications into typed events.
+type Enricher struct {
+	cfg    Config
+	client *Client
+	cache  store.Cache
+	log    *slog.Logger
+}
+
+// New builds an Enricher.
+func New(cfg Config) (*Enricher, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.CatalogiTTL == 0 {
+		cfg.CatalogiTTL = time.Hour
+	}
+	if cfg.RolBackoff == nil {
+		cfg.RolBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.HTTP.Logger == nil {
+		cfg.HTTP.Logger = cfg.Logger
+	}
+	c, err := NewClient(cfg.APIs, cfg.HTTP)
+	if err != nil {
+		return nil, err
+	}
+	c.now = cfg.Now
+	e := &Enricher{cfg: cfg, client: c, cache: cfg.Cache, log: cfg.Logger}
+	if e.cache == nil {
+		e.cache = newMemCache(cfg.Now)
+	}
+	return e, nil
+}
+
+// Client returns the enricher's API client.
+func (e *Enricher) Client() *Client { return e.client }
+
+// Enrich turns one inbound message into a Result or an error classified as
+// documented in errors.go.
+func (e *Enricher) Enrich(ctx context.Context, in event.Inbound) (Result, error) {
+	res, err := e.enrich(ctx, in)
+	if err != nil {
+		var fe *ForbiddenURLError
+		switch {
+		case errors.As(err, &fe):
+			return Result{Skipped: ReasonURLNietToegestaan, Detail: fe.Error()}, nil
+		case NotFound(err):
+			return Result{Skipped: ReasonNietGevonden, Detail: err.Error()}, nil
+		}
+		return Result{}, err
+	}
+	return res, nil
+}
+
+func (e *Enricher) enrich(ctx context.Context, in event.Inbound) (Result, error) {
+	n := in.Notification
+	if n == nil {
+		return Result{Skipped: ReasonNietOndersteund, Detail: "inbound message carries no notification"}, nil
+	}
+	if n.Kanaal == "test" {
+		return Result{Skipped: ReasonKanaalTest, Detail: "Open Notificaties probe"}, nil
+	}
+	// Check the notified URLs before anything else, so that even a skip
+	// never follows a URL off the allow-list.
+	if err := e.client.allow.Check(n.ResourceURL); err != nil {
+		return Result{}, err
+	}
+	switch {
+	case n.Kanaal == "zaken" && n.Resource == "status" && n.Actie == "create":
+		return e.statusCreated(ctx, in)
+	}
+	return Result{Skipped: ReasonNietOndersteund, Detail: fmt.Sprintf("no event for kanaal %s, resource %s, actie %s", n.Kanaal, n.Resource, n.Actie)}, nil
+}
+
+// eventID derives an event id from stable parts, so that a redelivered
+// notification yields the same id and the router's dedup collapses it.
+func eventID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "|")))
+	return hex.EncodeToString(h[:])
+}
+
+func occurredAt(in event.Inbound, now time.Time) time.Time {
+	if in.Notification != nil && !in.Notification.Aanmaakdatum.IsZero() {
+		return in.Notification.Aanmaakdatum.UTC()
+	}
+	if in.External != nil && !in.External.OccurredAt.IsZero() {
+		return in.External.OccurredAt.UTC()
+	}
+	return now.UTC()
+}
