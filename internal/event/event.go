@@ -75,6 +75,25 @@ type Inbound struct {
 	// Attempt counts re-queues of this inbound message by the enrich stage
 	// (the rol race); 0 on first delivery.
 	Attempt int `json:"attempt,omitempty"`
+	// DueAt is when a re-queued or scheduled message should be processed;
+	// zero means now. The router publishes it with a bus delay.
+	DueAt time.Time `json:"dueAt,omitempty"`
+	// Timer is set on messages from SourceScheduler.
+	Timer *Timer `json:"timer,omitempty"`
+}
+
+// Timer kinds.
+const TimerTaakHerinnering = "taak.herinnering"
+
+// Timer is a reminder Koerier scheduled for itself. When it comes due the
+// enrich stage re-checks the world (is the taak still open, is the
+// verloopdatum unchanged?) before emitting anything, which is how a
+// reminder is cancelled.
+type Timer struct {
+	Kind         string    `json:"kind"`
+	ObjectURL    string    `json:"objectUrl"`
+	DaysBefore   int       `json:"daysBefore"`
+	Verloopdatum time.Time `json:"verloopdatum"`
 }
 
 // External is an event from a non-ZGW system (POST /api/v1/events) or a
