@@ -11,9 +11,9 @@ import (
 	"log/slog"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/brp"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -78,12 +78,17 @@ type SubscriptionChecker interface {
 // ResolverOptions configure a Resolver. Every registry is optional; a
 // missing one simply contributes no facts.
 type ResolverOptions struct {
-	Klant        *Client
+	Klant *Client
+	// BRP gives inwoners' postal addresses and the deceased, secrecy and
+	// curatele flags.
+	BRP          *brp.Client
 	Berichtenbox SubscriptionChecker
-	// Cache keeps Open Klant answers for CacheTTL; nil disables caching.
+	// Cache keeps Open Klant and BRP answers; nil disables caching.
 	Cache store.Cache
-	// CacheTTL: 0 means DefaultCacheTTL, negative disables caching.
-	CacheTTL time.Duration
+	// KlantCacheTTL and BRPCacheTTL say how long answers are reused; 0
+	// disables caching of that registry (config applies DefaultCacheTTL).
+	KlantCacheTTL time.Duration
+	BRPCacheTTL   time.Duration
 	// CacheKeySecret keys the HMAC that turns identifiers into cache keys,
 	// so that a key does not reveal (or let anyone test for) a BSN.
 	CacheKeySecret []byte
@@ -97,12 +102,6 @@ type Resolver struct {
 
 // NewResolver returns a resolver.
 func NewResolver(o ResolverOptions) *Resolver {
-	if o.CacheTTL == 0 {
-		o.CacheTTL = DefaultCacheTTL
-	}
-	if o.CacheTTL < 0 {
-		o.Cache = nil
-	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -134,8 +133,17 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 	}
 
 	known := false
+	var primary *Partij
 	if r.o.Klant != nil {
-		found, err := r.fromOpenKlant(ctx, &rec, need, zaakIdentificatie)
+		p, found, err := r.fromOpenKlant(ctx, &rec, need, zaakIdentificatie)
+		if err != nil {
+			return event.Recipient{}, err
+		}
+		known, primary = found, p
+	}
+
+	if need.Postal {
+		found, err := r.postal(ctx, &rec, primary)
 		if err != nil {
 			return event.Recipient{}, err
 		}
@@ -163,19 +171,23 @@ func (r *Resolver) asked() []string {
 	if r.o.Klant != nil {
 		out = append(out, RegistryOpenKlant)
 	}
+	if r.o.BRP != nil {
+		out = append(out, RegistryBRP)
+	}
 	return out
 }
 
-// fromOpenKlant fills the Open Klant facts. It reports whether Open Klant
-// knows the subject at all (an inactive partij counts as known).
-func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need Need, zaakID string) (bool, error) {
+// fromOpenKlant fills the Open Klant facts. It returns the primary active
+// partij (nil if none) and whether Open Klant knows the subject at all (an
+// inactive partij counts as known).
+func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need Need, zaakID string) (*Partij, bool, error) {
 	s := rec.Subject
 	partijen, how, err := r.findPartijen(ctx, s)
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 	if len(partijen) == 0 {
-		return false, nil
+		return nil, false, nil
 	}
 	active := make([]Partij, 0, len(partijen))
 	for _, p := range partijen {
@@ -187,7 +199,7 @@ func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need
 		// indicatieActief false: the partij's contact data must not be used.
 		rec.Sources[FactPartij] = event.Source{Registry: RegistryOpenKlant, Record: partijen[0].URL,
 			Note: "indicatieActief is false: Open Klant data not used"}
-		return true, nil
+		return nil, true, nil
 	}
 	primary := orderPartijen(active)
 	note := how
@@ -216,21 +228,21 @@ func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need
 		}
 	}
 	if !need.Digital {
-		return true, nil
+		return &primary[0], true, nil
 	}
 
 	adressen, voorkeur, err := r.adressenOf(ctx, primary)
 	if err != nil {
-		return true, err
+		return nil, true, err
 	}
 	applyChoice(rec, chooseAddresses(adressen, voorkeur, zaakID))
 
 	if rec.Kind == event.KindBedrijf {
 		if err := r.contactpersonen(ctx, rec, primary[0], zaakID); err != nil {
-			return true, err
+			return nil, true, err
 		}
 	}
-	return true, nil
+	return &primary[0], true, nil
 }
 
 func applyChoice(rec *event.Recipient, c choice) {
@@ -372,7 +384,7 @@ func (r *Resolver) findPartijen(ctx context.Context, s event.Subject) ([]Partij,
 		ls = append(ls, lookup{"by rsin", "rsin|" + s.RSIN, func() ([]Partij, error) { return k.PartijenByIdentificator(ctx, IDRSIN, s.RSIN) }})
 	}
 	for _, l := range ls {
-		ps, err := r.cached(ctx, "openklant|"+k.BaseURL()+"|"+l.key, l.run)
+		ps, err := cached(ctx, r, r.o.KlantCacheTTL, "openklant|"+k.BaseURL()+"|"+l.key, l.run)
 		if err != nil {
 			return nil, "", err
 		}
@@ -385,43 +397,37 @@ func (r *Resolver) findPartijen(ctx context.Context, s event.Subject) ([]Partij,
 
 // cached runs fetch through the cache. A cache failure never fails a
 // resolution: it only costs a lookup.
-func (r *Resolver) cached(ctx context.Context, ident string, fetch func() ([]Partij, error)) ([]Partij, error) {
-	if r.o.Cache == nil {
+func cached[T any](ctx context.Context, r *Resolver, ttl time.Duration, ident string, fetch func() (T, error)) (T, error) {
+	if r.o.Cache == nil || ttl <= 0 {
 		return fetch()
 	}
 	key := CacheKey(r.o.CacheKeySecret, ident)
 	if b, ok, err := r.o.Cache.Get(ctx, key); err == nil && ok {
-		var ps []Partij
-		if json.Unmarshal(b, &ps) == nil {
-			return ps, nil
+		var v T
+		if json.Unmarshal(b, &v) == nil {
+			return v, nil
 		}
 	} else if err != nil {
 		r.o.Logger.WarnContext(ctx, "klant: cache get failed", "err", err)
 	}
-	ps, err := fetch()
+	v, err := fetch()
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	if b, err := json.Marshal(ps); err == nil {
-		if err := r.o.Cache.Set(ctx, key, b, r.o.CacheTTL); err != nil {
+	if b, err := json.Marshal(v); err == nil {
+		if err := r.o.Cache.Set(ctx, key, b, ttl); err != nil {
 			r.o.Logger.WarnContext(ctx, "klant: cache set failed", "err", err)
 		}
 	}
-	return ps, nil
+	return v, nil
 }
-
-var (
-	defaultSecretOnce sync.Once
-	defaultSecret     []byte
-)
 
 // CacheKey derives a store key from an identifier (which may contain a BSN):
 // "klant:" + hex(HMAC-SHA256(secret, ident)). With an empty secret a fixed
 // domain string is used, which still keeps BSNs out of the keys.
 func CacheKey(secret []byte, ident string) string {
 	if len(secret) == 0 {
-		defaultSecretOnce.Do(func() { defaultSecret = []byte("koerier/klant/cache/v1") })
-		secret = defaultSecret
+		secret = []byte("koerier/klant/cache/v1")
 	}
 	m := hmac.New(sha256.New, secret)
 	m.Write([]byte(ident))

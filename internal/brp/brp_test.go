@@ -1,0 +1,153 @@
+package brp_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http/httptest"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/brp"
+	"github.com/mijnservices/koerier/internal/httpclient"
+	fakebrp "github.com/mijnservices/koerier/internal/sandbox/brp"
+	"github.com/mijnservices/koerier/internal/sandbox/fault"
+)
+
+func newClient(t *testing.T, key string) (*fakebrp.Server, *brp.Client) {
+	t.Helper()
+	fake := fakebrp.NewServer(fakebrp.Options{})
+	fake.SeedDemo()
+	ts := httptest.NewServer(fake)
+	t.Cleanup(ts.Close)
+	c := brp.New(brp.Options{BaseURL: ts.URL + "/haalcentraal/api/brp", APIKey: key,
+		HTTPClient: httpclient.New(httpclient.Options{RetryMax: -1})})
+	return fake, c
+}
+
+func TestRaadpleeg(t *testing.T) {
+	cases := []struct {
+		name                                               string
+		bsn                                                string
+		found, deceased, noPost, abroad, secrecy, curatele bool
+		nameLine                                           string
+		lines                                              []string
+		land                                               string
+	}{
+		{name: "normal", bsn: fakebrp.DemoNormal, found: true, nameLine: "J. Jansen", lines: []string{"Dorpsstraat 1", "1234 AB  ONS DORP"}},
+		{name: "deceased", bsn: fakebrp.DemoDeceased, found: true, deceased: true},
+		{name: "secrecy and curatele", bsn: fakebrp.DemoSecrecy, found: true, secrecy: true, curatele: true, nameLine: "A. Bos", lines: []string{"Molenweg 3", "1234 AB  ONS DORP"}},
+		{name: "abroad", bsn: fakebrp.DemoAbroad, found: true, abroad: true, nameLine: "E. Clarke", lines: []string{"10 Baker Street", "London NW1 6XE"}, land: "Verenigd Koninkrijk"},
+		{name: "registered in error", bsn: fakebrp.DemoFout, found: true, noPost: true},
+		{name: "unknown", bsn: "999999990", found: false},
+	}
+	_, c := newClient(t, fakebrp.DefaultAPIKey)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := c.Raadpleeg(context.Background(), tc.bsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Found != tc.found || r.Deceased != tc.deceased || r.NoPost != tc.noPost || r.Abroad != tc.abroad || r.Secrecy != tc.secrecy || r.Curatele != tc.curatele {
+				t.Fatalf("got %+v", r)
+			}
+			if tc.lines == nil {
+				if r.Address != nil {
+					t.Fatalf("want no address, got %+v", r.Address)
+				}
+			} else if r.Address == nil || r.Address.NameLine != tc.nameLine || !slices.Equal(r.Address.Lines, tc.lines) || r.Address.Land != tc.land {
+				t.Fatalf("address %+v, want %q %q %q", r.Address, tc.nameLine, tc.lines, tc.land)
+			}
+			if r.Source.Registry != "brp" || strings.Contains(r.Source.Record+r.Note, tc.bsn) {
+				t.Fatalf("bad source %+v / note %q", r.Source, r.Note)
+			}
+		})
+	}
+}
+
+func TestRequestMatchesExample(t *testing.T) {
+	fake, c := newClient(t, fakebrp.DefaultAPIKey)
+	if _, err := c.Raadpleeg(context.Background(), fakebrp.DemoNormal); err != nil {
+		t.Fatal(err)
+	}
+	reqs := fake.Requests()
+	if len(reqs) != 1 {
+		t.Fatalf("%d requests", len(reqs))
+	}
+	if got := reqs[0].Header.Get("X-API-KEY"); got != fakebrp.DefaultAPIKey {
+		t.Fatalf("X-API-KEY = %q", got)
+	}
+	var got, want map[string]any
+	if err := json.Unmarshal(reqs[0].Body, &got); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile("testdata/brp-raadpleeg-met-bsn-request.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(raw, &want); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"type", "burgerservicenummer", "fields"} {
+		g, _ := json.Marshal(got[k])
+		w, _ := json.Marshal(want[k])
+		if string(g) != string(w) {
+			t.Errorf("%s = %s, want %s", k, g, w)
+		}
+	}
+}
+
+func TestErrorsAreClassified(t *testing.T) {
+	cases := []struct {
+		name      string
+		key       string
+		status    int
+		temporary bool
+		code      string
+	}{
+		{name: "server error", key: fakebrp.DefaultAPIKey, status: 500, temporary: true},
+		{name: "unavailable", key: fakebrp.DefaultAPIKey, status: 503, temporary: true},
+		{name: "rate limited", key: fakebrp.DefaultAPIKey, status: 429, temporary: true},
+		{name: "wrong key", key: "wrong", code: "authentication"},
+		{name: "forbidden", key: fakebrp.DefaultAPIKey, status: 403},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			fake, c := newClient(t, tc.key)
+			if tc.status != 0 {
+				fake.Faults.Add(fault.Rule{Status: tc.status})
+			}
+			_, err := c.Raadpleeg(context.Background(), fakebrp.DemoNormal)
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			tmp, _ := channels.IsTemporary(err)
+			if tmp != tc.temporary || channels.IsPermanent(err) == tc.temporary {
+				t.Fatalf("%v: temporary=%v, want %v", err, tmp, tc.temporary)
+			}
+			if tc.code != "" && !strings.Contains(err.Error(), tc.code) {
+				t.Fatalf("%v does not name problem code %q", err, tc.code)
+			}
+			if strings.Contains(err.Error(), fakebrp.DemoNormal) {
+				t.Fatalf("error names the BSN: %v", err)
+			}
+		})
+	}
+}
+
+func TestCustomHeaderAndToken(t *testing.T) {
+	fake := fakebrp.NewServer(fakebrp.Options{APIKeyHeader: "X-Gateway-Key"})
+	fake.SeedDemo()
+	ts := httptest.NewServer(fake)
+	defer ts.Close()
+	c := brp.New(brp.Options{BaseURL: ts.URL, APIKey: fakebrp.DefaultAPIKey, APIKeyHeader: "X-Gateway-Key",
+		Token: func(context.Context) (string, error) { return "tok", nil }})
+	if _, err := c.Raadpleeg(context.Background(), fakebrp.DemoNormal); err != nil {
+		t.Fatal(err)
+	}
+	if got := fake.Requests()[0].Header.Get("Authorization"); got != "Bearer tok" {
+		t.Fatalf("Authorization = %q", got)
+	}
+}

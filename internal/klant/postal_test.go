@@ -1,0 +1,193 @@
+package klant_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/brp"
+	"github.com/mijnservices/koerier/internal/httpclient"
+	"github.com/mijnservices/koerier/internal/klant"
+	fakebrp "github.com/mijnservices/koerier/internal/sandbox/brp"
+	"github.com/mijnservices/koerier/internal/sandbox/fault"
+	"github.com/mijnservices/koerier/internal/sandbox/openklant"
+)
+
+// memCache is a store.Cache that remembers the keys it was given, so the
+// test can check that no BSN is used as a key. TTLs are recorded, not
+// enforced: expiry is the store's own conformance suite's business.
+type memCache struct {
+	mu   sync.Mutex
+	m    map[string][]byte
+	ttls map[string]time.Duration
+}
+
+func newMemCache() *memCache {
+	return &memCache{m: map[string][]byte{}, ttls: map[string]time.Duration{}}
+}
+
+func (c *memCache) Get(_ context.Context, k string) ([]byte, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok, nil
+}
+
+func (c *memCache) Set(_ context.Context, k string, v []byte, ttl time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k], c.ttls[k] = v, ttl
+	return nil
+}
+
+func (c *memCache) Delete(_ context.Context, k string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+	return nil
+}
+
+func (c *memCache) keys() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []string
+	for k := range c.m {
+		out = append(out, k)
+	}
+	return out
+}
+
+func newBRP(t *testing.T) (*fakebrp.Server, *brp.Client) {
+	t.Helper()
+	fake := fakebrp.NewServer(fakebrp.Options{})
+	fake.SeedDemo()
+	ts := httptest.NewServer(fake)
+	t.Cleanup(ts.Close)
+	return fake, brp.New(brp.Options{BaseURL: ts.URL, APIKey: fakebrp.DefaultAPIKey, HTTPClient: httpclient.New(httpclient.Options{RetryMax: -1})})
+}
+
+func TestResolvePostal(t *testing.T) {
+	cases := []struct {
+		name                                string
+		bsn                                 string
+		fault                               int
+		deceased, noPost, secrecy, curatele bool
+		unknown                             bool
+		lines                               []string
+		land                                string
+		temporary                           bool
+		postalRegistry                      string
+	}{
+		{name: "normal", bsn: fakebrp.DemoNormal, lines: []string{"Dorpsstraat 1", "1234 AB  ONS DORP"}, postalRegistry: "brp"},
+		{name: "deceased", bsn: fakebrp.DemoDeceased, deceased: true, postalRegistry: "brp"},
+		{name: "secrecy", bsn: fakebrp.DemoSecrecy, secrecy: true, curatele: true, lines: []string{"Molenweg 3", "1234 AB  ONS DORP"}, postalRegistry: "brp"},
+		{name: "abroad", bsn: fakebrp.DemoAbroad, lines: []string{"10 Baker Street", "London NW1 6XE"}, land: "Verenigd Koninkrijk", postalRegistry: "brp"},
+		{name: "registered in error", bsn: fakebrp.DemoFout, noPost: true, postalRegistry: "brp"},
+		{name: "unknown", bsn: "999999990", unknown: true, postalRegistry: "brp"},
+		{name: "BRP down", bsn: fakebrp.DemoNormal, fault: 503, temporary: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fb, bc := newBRP(t)
+			if c.fault != 0 {
+				fb.Faults.Add(fault.Rule{Status: c.fault})
+			}
+			r := klant.NewResolver(klant.ResolverOptions{BRP: bc})
+			got, err := r.Resolve(context.Background(), inwoner(c.bsn), klant.Need{Postal: true}, "")
+			if c.temporary {
+				if tmp, _ := channels.IsTemporary(err); !tmp {
+					t.Fatalf("want a temporary error, got %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Deceased != c.deceased || got.NoPost != c.noPost || got.Secrecy != c.secrecy || got.Curatele != c.curatele || got.Unknown != c.unknown {
+				t.Fatalf("flags: %+v", got)
+			}
+			if c.lines == nil {
+				if got.PostalAddress != nil {
+					t.Fatalf("want no postal address, got %+v", got.PostalAddress)
+				}
+			} else if got.PostalAddress == nil || !slices.Equal(got.PostalAddress.Lines, c.lines) || got.PostalAddress.Land != c.land {
+				t.Fatalf("postal address %+v, want %q %q", got.PostalAddress, c.lines, c.land)
+			}
+			if src := got.Sources[klant.FactPostalAddress]; src.Registry != c.postalRegistry {
+				t.Fatalf("postal source %+v", src)
+			}
+			if c.deceased && got.Sources[klant.FactDeceased].Registry != "brp" {
+				t.Fatalf("deceased without a source: %+v", got.Sources)
+			}
+		})
+	}
+}
+
+func TestResolveAsksBRPOnlyForPost(t *testing.T) {
+	fb, bc := newBRP(t)
+	fok, kc := newFake(t)
+	fok.SeedDemo()
+	r := klant.NewResolver(klant.ResolverOptions{Klant: kc, BRP: bc})
+	got, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fb.Requests()); n != 0 || got.Email == "" {
+		t.Fatalf("an email recipient caused %d BRP calls (email %q)", n, got.Email)
+	}
+	got, err = r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true, Postal: true}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(fb.Requests()); n != 1 || got.PostalAddress == nil || got.Email == "" || got.Name != "Jan Jansen" {
+		t.Fatalf("%d BRP calls, recipient %+v", n, got)
+	}
+}
+
+func TestResolveCaches(t *testing.T) {
+	fb, bc := newBRP(t)
+	fok, kc := newFake(t)
+	fok.SeedDemo()
+	cache := newMemCache()
+	r := klant.NewResolver(klant.ResolverOptions{Klant: kc, BRP: bc, Cache: cache, KlantCacheTTL: time.Minute, BRPCacheTTL: 2 * time.Minute})
+	for i := 0; i < 3; i++ {
+		if _, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true, Postal: true}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, m := len(fb.Requests()), len(fok.Requests()); n != 1 || m != 1 {
+		t.Fatalf("BRP called %d times, Open Klant %d times; want 1 each", n, m)
+	}
+	keys := cache.keys()
+	if len(keys) != 2 {
+		t.Fatalf("cache keys %q, want 2", keys)
+	}
+	ttls := map[time.Duration]bool{}
+	for _, k := range keys {
+		if strings.Contains(k, openklant.DemoBSNEmail) || !strings.HasPrefix(k, "klant:") {
+			t.Fatalf("cache key %q reveals the BSN or lacks the prefix", k)
+		}
+		ttls[cache.ttls[k]] = true
+	}
+	if !ttls[time.Minute] || !ttls[2*time.Minute] {
+		t.Fatalf("TTLs %v, want 1m for Open Klant and 2m for BRP", ttls)
+	}
+
+	// TTL 0 disables caching.
+	r = klant.NewResolver(klant.ResolverOptions{Klant: kc, Cache: newMemCache()})
+	fok.ResetRequests()
+	for i := 0; i < 2; i++ {
+		if _, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if m := len(fok.Requests()); m != 2 {
+		t.Fatalf("with TTL 0 Open Klant was called %d times, want 2", m)
+	}
+}
+
