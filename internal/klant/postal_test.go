@@ -190,4 +190,3 @@ func TestResolveCaches(t *testing.T) {
 		t.Fatalf("with TTL 0 Open Klant was called %d times, want 2", m)
 	}
 }
-
