@@ -31,6 +31,20 @@ type Config struct {
 	// zaak does not exist yet (default 30s, 2m, 10m, 30m). After the last
 	// one the message is dead-lettered with ReasonRolOntbreekt.
 	RolBackoff []time.Duration
+	// BesluitTrigger is the notification that makes besluit.genomen:
+	// BesluitTriggerBesluit (default) or BesluitTriggerInformatieobject.
+	BesluitTrigger string
+	// Documenten enables document.toegevoegd on zaakinformatieobject create.
+	Documenten bool
+	// TaakObjecttypen are the Objecttypen API URLs of taak objecttypes;
+	// objecten notifications of other objecttypes are skipped.
+	TaakObjecttypen []string
+	// HerinneringDagen lists how many days before a taak's verloopdatum a
+	// taak.herinnering is due, e.g. [3, 1]; empty means no reminders.
+	HerinneringDagen []int
+	// TaakStateTTL is how long the last seen state of a taak is kept
+	// (default 400 days).
+	TaakStateTTL time.Duration
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -45,6 +59,10 @@ type Result struct {
 	Skipped string
 	// Detail is a sentence for the ledger, free of personal data.
 	Detail string
+	// Timers are messages to publish for later (taak reminders): Source
+	// event.SourceScheduler, DueAt set, deterministic IDs. When one comes
+	// due, feed it to Enrich like any inbound message.
+	Timers []event.Inbound
 }
 
 // Enricher turns inbound notifications into typed events.
@@ -65,6 +83,20 @@ func New(cfg Config) (*Enricher, error) {
 	}
 	if cfg.RolBackoff == nil {
 		cfg.RolBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+	}
+	if cfg.BesluitTrigger == "" {
+		cfg.BesluitTrigger = BesluitTriggerBesluit
+	}
+	if cfg.BesluitTrigger != BesluitTriggerBesluit && cfg.BesluitTrigger != BesluitTriggerInformatieobject {
+		return nil, fmt.Errorf("zgw: besluit trigger %q: want %q or %q", cfg.BesluitTrigger, BesluitTriggerBesluit, BesluitTriggerInformatieobject)
+	}
+	if cfg.TaakStateTTL == 0 {
+		cfg.TaakStateTTL = 400 * 24 * time.Hour
+	}
+	for _, d := range cfg.HerinneringDagen {
+		if d < 0 {
+			return nil, fmt.Errorf("zgw: herinnering %d days before verloopdatum: want 0 or more", d)
+		}
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -107,6 +139,15 @@ func (e *Enricher) Enrich(ctx context.Context, in event.Inbound) (Result, error)
 func (e *Enricher) enrich(ctx context.Context, in event.Inbound) (Result, error) {
 	n := in.Notification
 	if n == nil {
+		switch {
+		case in.Timer != nil:
+			if err := e.client.allow.Check(in.Timer.ObjectURL); err != nil {
+				return Result{}, err
+			}
+			return e.herinnering(ctx, in)
+		case in.External != nil:
+			return e.external(ctx, in)
+		}
 		return Result{Skipped: ReasonNietOndersteund, Detail: "inbound message carries no notification"}, nil
 	}
 	if n.Kanaal == "test" {
@@ -117,11 +158,26 @@ func (e *Enricher) enrich(ctx context.Context, in event.Inbound) (Result, error)
 	if err := e.client.allow.Check(n.ResourceURL); err != nil {
 		return Result{}, err
 	}
-	switch {
-	case n.Kanaal == "zaken" && n.Resource == "status" && n.Actie == "create":
-		return e.statusCreated(ctx, in)
+	switch n.Kanaal {
+	case "zaken":
+		switch {
+		case n.Resource == "status" && n.Actie == "create":
+			return e.statusCreated(ctx, in)
+		case n.Resource == "zaakinformatieobject" && n.Actie == "create":
+			return e.zaakinformatieobjectCreated(ctx, in)
+		case n.Resource == "zaak" && n.Actie == "create":
+			return Result{Skipped: ReasonZaakViaEersteStatus, Detail: "the zaak's rollen do not exist yet; its first status makes zaak.aangemaakt"}, nil
+		case n.Resource == "zaak" && (n.Actie == "partial_update" || n.Actie == "update"):
+			return Result{Skipped: ReasonZaakWijziging, Detail: "a zaak update carries no news for the citizen; when it is part of zaak_afsluiten, the eindstatus announces the closing"}, nil
+		case n.Resource == "resultaat" && n.Actie == "create":
+			return Result{Skipped: ReasonAfsluitenViaEindstatus, Detail: "a closing zaak is announced once, by its eindstatus, which carries the resultaat"}, nil
+		}
+	case "besluiten":
+		return e.besluitNotified(ctx, in)
+	case "objecten":
+		return e.objectNotified(ctx, in)
 	}
-	return Result{Skipped: ReasonNietOndersteund, Detail: fmt.Sprintf("no event for kanaal %s, resource %s, actie %s", n.Kanaal, n.Resource, n.Actie)}, nil
+	return notSupported(n), nil
 }
 
 // eventID derives an event id from stable parts, so that a redelivered

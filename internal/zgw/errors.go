@@ -115,4 +115,20 @@ const (
 	ReasonRolZonderIdentificatie = "rol-zonder-identificatie"
 	ReasonNietOndersteund        = "notificatie-niet-ondersteund"
 	ReasonKanaalTest             = "kanaal-test"
+	// zaak_afsluiten: only the eindstatus makes zaak.afgesloten.
+	ReasonAfsluitenViaEindstatus = "zaak-afgesloten-via-eindstatus"
+	// A zaak create arrives before its rollen exist; its first status is
+	// the trigger for zaak.aangemaakt.
+	ReasonZaakWijziging              = "zaak-wijziging-zonder-event"
+	ReasonZaakViaEersteStatus        = "zaak-aangemaakt-via-eerste-status"
+	ReasonBesluitAndereTrigger       = "besluit-andere-trigger"
+	ReasonBesluitZonderZaak          = "besluit-zonder-zaak"
+	ReasonDocumentenUit              = "document-toegevoegd-uit"
+	ReasonGeenTaakObjecttype         = "objecttype-geen-taak"
+	ReasonTaakOnleesbaar             = "taak-onleesbaar"
+	ReasonTaakNietOpen               = "taak-niet-open"
+	ReasonTaakOngewijzigd            = "taak-ongewijzigd"
+	ReasonTaakZonderIdentificatie    = "taak-zonder-identificatie"
+	ReasonHerinneringVervallen       = "herinnering-vervallen"
+	ReasonSubjectZonderIdentificatie = "subject-zonder-identificatie"
 )
