@@ -83,7 +83,11 @@ func New(o Options) *http.Client {
 				return false, nil
 			}
 		}
-		return retryablehttp.ErrorPropagatedRetryPolicy(ctx, resp, err)
+		// DefaultRetryPolicy, not ErrorPropagatedRetryPolicy: the latter
+		// turns a final 5xx/429 into an error, and the standard client then
+		// drops the response ("RoundTripper returned a response & error"),
+		// so the caller could not read the peer's error body or Retry-After.
+		return retryablehttp.DefaultRetryPolicy(ctx, resp, err)
 	}
 	rc.Backoff = func(min, max time.Duration, attempt int, resp *http.Response) time.Duration {
 		if ra := RetryAfter(resp); ra > 0 && ra <= maxRA {
