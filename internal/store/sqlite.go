@@ -1,0 +1,365 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	// The pure-Go driver keeps the embedded default free of cgo.
+	_ "modernc.org/sqlite"
+)
+
+// SQLite is the embedded backend: one database file that may be shared by
+// several goroutines and by several processes on the same host. It relies on
+// WAL mode (readers never block the writer) and a busy timeout (a writer waits
+// for another process's write instead of failing at once).
+type SQLite struct {
+	db  *sql.DB
+	now func() time.Time
+
+	stop chan struct{}
+	done chan struct{}
+	once sync.Once
+}
+
+var _ Store = (*SQLite)(nil)
+
+// SQLiteOption tunes OpenSQLite.
+type SQLiteOption func(*sqliteConfig)
+
+type sqliteConfig struct {
+	now           func() time.Time
+	purgeInterval time.Duration
+	busyTimeout   time.Duration
+}
+
+// WithClock makes the backend read the time from now instead of the wall
+// clock, so that tests can move time forward instead of waiting for it.
+func WithClock(now func() time.Time) SQLiteOption {
+	return func(c *sqliteConfig) { c.now = now }
+}
+
+// WithPurgeInterval sets how often expired claims and cache entries are
+// deleted in the background (default one minute). Expired entries already
+// behave as absent; purging only keeps the file small. Zero or less disables
+// the background purge; Purge can still be called.
+func WithPurgeInterval(d time.Duration) SQLiteOption {
+	return func(c *sqliteConfig) { c.purgeInterval = d }
+}
+
+// WithBusyTimeout sets how long a write waits for another connection or
+// process holding the write lock (default 10 s).
+func WithBusyTimeout(d time.Duration) SQLiteOption {
+	return func(c *sqliteConfig) { c.busyTimeout = d }
+}
+
+const sqliteSchema = `
+CREATE TABLE IF NOT EXISTS claims (
+	key        TEXT PRIMARY KEY,
+	expires_at INTEGER -- unix nanoseconds; NULL never expires
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ledger (
+	seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+	trace_id    TEXT NOT NULL,
+	event_id    TEXT NOT NULL DEFAULT '',
+	delivery_id TEXT NOT NULL DEFAULT '',
+	stage       TEXT NOT NULL DEFAULT '',
+	status      TEXT NOT NULL DEFAULT '',
+	channel     TEXT NOT NULL DEFAULT '',
+	rule        TEXT NOT NULL DEFAULT '',
+	detail      TEXT NOT NULL DEFAULT '',
+	subject_ref TEXT NOT NULL DEFAULT '',
+	provider_id TEXT NOT NULL DEFAULT '',
+	at          INTEGER NOT NULL -- unix nanoseconds, UTC
+);
+CREATE INDEX IF NOT EXISTS ledger_trace_id ON ledger(trace_id);
+CREATE INDEX IF NOT EXISTS ledger_event_id ON ledger(event_id);
+CREATE INDEX IF NOT EXISTS ledger_delivery_id ON ledger(delivery_id);
+CREATE INDEX IF NOT EXISTS ledger_at ON ledger(at);
+CREATE INDEX IF NOT EXISTS ledger_subject_ref ON ledger(subject_ref);
+CREATE TABLE IF NOT EXISTS cache (
+	key        TEXT PRIMARY KEY,
+	value      BLOB NOT NULL,
+	expires_at INTEGER -- unix nanoseconds; NULL never expires
+) WITHOUT ROWID;
+`
+
+// OpenSQLite opens (and if needed creates) the store in the database file at
+// path. Several processes may open the same file at once.
+func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
+	if path == "" {
+		return nil, errors.New("store: open sqlite: the database path is empty")
+	}
+	if strings.ContainsAny(path, "?#") {
+		return nil, fmt.Errorf("store: open sqlite: the database path %q contains '?' or '#'", path)
+	}
+	cfg := sqliteConfig{
+		now:           time.Now,
+		purgeInterval: time.Minute,
+		busyTimeout:   10 * time.Second,
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	q := url.Values{}
+	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
+	q.Add("_pragma", "journal_mode(WAL)")
+	// NORMAL is durable in WAL mode against a process crash, which is the
+	// failure the embedded default promises to survive.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Transactions take the write lock at BEGIN: a deferred transaction that
+	// upgrades from read to write in WAL mode fails with SQLITE_BUSY without
+	// waiting for the busy timeout.
+	q.Set("_txlock", "immediate")
+	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	if _, err := db.Exec(sqliteSchema); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: create schema: %w", path, err)
+	}
+	s := &SQLite{db: db, now: cfg.now, stop: make(chan struct{}), done: make(chan struct{})}
+	if cfg.purgeInterval > 0 {
+		go s.purgeLoop(cfg.purgeInterval)
+	} else {
+		close(s.done)
+	}
+	return s, nil
+}
+
+func (s *SQLite) nowNanos() int64 { return s.now().UnixNano() }
+
+// expiresAt turns a ttl into the stored expiry; a ttl of 0 or less never
+// expires and is stored as NULL.
+func (s *SQLite) expiresAt(ttl time.Duration) any {
+	if ttl <= 0 {
+		return nil
+	}
+	return s.now().Add(ttl).UnixNano()
+}
+
+// Claim implements Claims. A ttl of 0 or less claims the key until it is
+// released.
+func (s *SQLite) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
+	// One statement, so the check and the write are atomic across
+	// connections and processes: a live claim makes the upsert a no-op
+	// (0 rows changed), an absent or expired one is (re)written.
+	res, err := s.db.ExecContext(ctx, `
+INSERT INTO claims(key, expires_at) VALUES(?, ?)
+ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at
+WHERE claims.expires_at IS NOT NULL AND claims.expires_at <= ?`,
+		key, s.expiresAt(ttl), s.nowNanos())
+	if err != nil {
+		return false, fmt.Errorf("store: sqlite: claim: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("store: sqlite: claim: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Release implements Claims.
+func (s *SQLite) Release(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("store: sqlite: release claim: %w", err)
+	}
+	return nil
+}
+
+// Append implements Ledger. A record without At is stamped with the
+// backend's clock; all times are stored in UTC.
+func (s *SQLite) Append(ctx context.Context, r Record) error {
+	if r.TraceID == "" {
+		return errors.New("store: sqlite: append: the record has no trace id")
+	}
+	at := r.At
+	if at.IsZero() {
+		at = s.now()
+	}
+	_, err := s.db.ExecContext(ctx, `
+INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, at.UnixNano())
+	if err != nil {
+		return fmt.Errorf("store: sqlite: append to ledger: %w", err)
+	}
+	return nil
+}
+
+const ledgerColumns = `trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at`
+
+// Trail implements Ledger. Records are ordered by At, and records with the
+// same At in the order they were appended.
+func (s *SQLite) Trail(ctx context.Context, id string) ([]Record, error) {
+	if id == "" {
+		return nil, nil
+	}
+	// A UNION of three indexed look-ups instead of one OR, which SQLite may
+	// answer with a full scan.
+	rows, err := s.db.QueryContext(ctx, `
+SELECT `+ledgerColumns+` FROM ledger WHERE seq IN (
+	SELECT seq FROM ledger WHERE trace_id = ?1
+	UNION SELECT seq FROM ledger WHERE event_id = ?1
+	UNION SELECT seq FROM ledger WHERE delivery_id = ?1
+) ORDER BY at, seq`, id)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read trail: %w", err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read trail: %w", err)
+	}
+	return recs, nil
+}
+
+// Recent implements Ledger. Records are ordered by At, newest first, and
+// records with the same At newest appended first. A limit of 0 or less
+// returns nothing.
+func (s *SQLite) Recent(ctx context.Context, limit int) ([]Record, error) {
+	if limit <= 0 {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger ORDER BY at DESC, seq DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read recent records: %w", err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read recent records: %w", err)
+	}
+	return recs, nil
+}
+
+// BySubject returns, oldest first, every record about the recipient whose
+// SubjectRef is ref, so that an admin can answer "what did we send this
+// inwoner" from a BSN without the ledger holding it.
+func (s *SQLite) BySubject(ctx context.Context, ref string) ([]Record, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger WHERE subject_ref = ? ORDER BY at, seq`, ref)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read records by subject: %w", err)
+	}
+	recs, err := scanRecords(rows)
+	if err != nil {
+		return nil, fmt.Errorf("store: sqlite: read records by subject: %w", err)
+	}
+	return recs, nil
+}
+
+func scanRecords(rows *sql.Rows) ([]Record, error) {
+	defer rows.Close()
+	var recs []Record
+	for rows.Next() {
+		var r Record
+		var at int64
+		if err := rows.Scan(&r.TraceID, &r.EventID, &r.DeliveryID, &r.Stage, &r.Status, &r.Channel, &r.Rule, &r.Detail, &r.SubjectRef, &r.ProviderID, &at); err != nil {
+			return nil, err
+		}
+		r.At = time.Unix(0, at).UTC()
+		recs = append(recs, r)
+	}
+	return recs, rows.Err()
+}
+
+// Get implements Cache.
+func (s *SQLite) Get(ctx context.Context, key string) ([]byte, bool, error) {
+	var val []byte
+	err := s.db.QueryRowContext(ctx, `SELECT value FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+		key, s.nowNanos()).Scan(&val)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("store: sqlite: get from cache: %w", err)
+	}
+	if val == nil {
+		// A stored empty value is still a hit.
+		val = []byte{}
+	}
+	return val, true, nil
+}
+
+// Set implements Cache.
+func (s *SQLite) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
+	if val == nil {
+		val = []byte{}
+	}
+	_, err := s.db.ExecContext(ctx, `
+INSERT INTO cache(key, value, expires_at) VALUES(?, ?, ?)
+ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
+		key, val, s.expiresAt(ttl))
+	if err != nil {
+		return fmt.Errorf("store: sqlite: set in cache: %w", err)
+	}
+	return nil
+}
+
+// Delete implements Cache.
+func (s *SQLite) Delete(ctx context.Context, key string) error {
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE key = ?`, key); err != nil {
+		return fmt.Errorf("store: sqlite: delete from cache: %w", err)
+	}
+	return nil
+}
+
+// Purge deletes expired claims and cache entries. They already behave as
+// absent; purging only reclaims space. The ledger is never purged here.
+func (s *SQLite) Purge(ctx context.Context) error {
+	now := s.nowNanos()
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
+		return fmt.Errorf("store: sqlite: purge expired claims: %w", err)
+	}
+	if _, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
+		return fmt.Errorf("store: sqlite: purge expired cache entries: %w", err)
+	}
+	return nil
+}
+
+func (s *SQLite) purgeLoop(every time.Duration) {
+	defer close(s.done)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			// A failed purge is harmless (expired rows stay invisible) and
+			// the next tick tries again, so the error is dropped here.
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			_ = s.Purge(ctx)
+			cancel()
+		}
+	}
+}
+
+// Ping implements Store.
+func (s *SQLite) Ping(ctx context.Context) error {
+	if err := s.db.PingContext(ctx); err != nil {
+		return fmt.Errorf("store: sqlite: ping: %w", err)
+	}
+	return nil
+}
+
+// Close stops the background purge and closes the database. It is safe to
+// call more than once.
+func (s *SQLite) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		if cerr := s.db.Close(); cerr != nil {
+			err = fmt.Errorf("store: sqlite: close: %w", cerr)
+		}
+	})
+	return err
+}
