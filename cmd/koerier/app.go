@@ -1,0 +1,281 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/channels/notifynl"
+	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/brp"
+	"github.com/mijnservices/koerier/internal/bus"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/httpclient"
+	"github.com/mijnservices/koerier/internal/klant"
+	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
+	"github.com/mijnservices/koerier/internal/zgw"
+	"github.com/mijnservices/koerier/router"
+	"github.com/mijnservices/koerier/rules"
+)
+
+// app is one running Koerier: bus, store, pipeline and HTTP server, built
+// from a Config. serve, demo and the end-to-end tests all use it, so there is
+// one code path whichever way Koerier runs.
+type app struct {
+	cfg    config.Config
+	log    *slog.Logger
+	prov   *telemetry.Providers
+	store  store.Store
+	bus    *bus.Bus
+	rules  *rules.Holder
+	router *router.Router
+	api    *httpapi.Server
+	srv    *http.Server
+	ln     net.Listener
+}
+
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
+	a = &app{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			a.close()
+		}
+	}()
+	if a.prov, err = telemetry.NewProviders(cfg.Telemetry.ServiceName); err != nil {
+		return nil, err
+	}
+	if cfg.Bus.Backend == "sqlite" || cfg.Store.Backend == "sqlite" {
+		if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+			return nil, fmt.Errorf("data dir: %w", err)
+		}
+	}
+	a.store, err = store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath,
+		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
+			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}})
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+
+	a.rules, err = rules.NewHolder(cfg.Rules.Path, rules.HolderOptions{Meter: a.prov.Meter, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("rules: %w", err)
+	}
+
+	reg, err := buildChannels(cfg, log)
+	if err != nil {
+		return nil, err
+	}
+	a.bus, err = bus.New(ctx, bus.Options{Backend: cfg.Bus.Backend, Topics: router.Topics(reg.Names()),
+		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
+		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
+		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}, watermill.NewSlogLogger(log.With("component", "bus")))
+	if err != nil {
+		return nil, fmt.Errorf("bus: %w", err)
+	}
+
+	enricher, err := zgw.New(zgwConfig(cfg, a.store, log))
+	if err != nil {
+		return nil, fmt.Errorf("zgw: %w", err)
+	}
+	resolver := buildResolver(cfg, a.store, log)
+
+	a.router, err = router.New(router.Deps{
+		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
+		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg,
+		Timing: &rules.Timing{Grouper: &rules.Grouper{Cache: a.store}, Throttler: &rules.Throttler{Claims: a.store, Cache: a.store}},
+		Logger: log, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
+	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,
+		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey)})
+	if err != nil {
+		return nil, err
+	}
+
+	a.api = httpapi.New(httpapi.Options{
+		Publisher: telemetry.TracingPublisher{Publisher: a.bus.Publisher}, Store: a.store,
+		Tokens: cfg.Server.NotificatiesTokens, SourceTokens: cfg.Server.EventSources, AdminTokens: cfg.Server.AdminTokens,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Meter: a.prov.Meter,
+		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
+	})
+	if cfg.Notify.CallbackToken != "" {
+		a.api.Mount("POST /api/v1/callbacks/notify", notifynl.CallbackHandler("Bearer "+cfg.Notify.CallbackToken, a.publishOutcome))
+	}
+	a.mountAdmin()
+	return a, nil
+}
+
+func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
+	var apis []zgw.API
+	for _, root := range []string{cfg.ZGW.Zaken, cfg.ZGW.Catalogi, cfg.ZGW.Besluiten, cfg.ZGW.Documenten} {
+		if root != "" {
+			apis = append(apis, zgw.API{Root: root, ClientID: cfg.ZGW.ClientID, Secret: cfg.ZGW.Secret})
+		}
+	}
+	if cfg.ZGW.Objecten != "" {
+		apis = append(apis, zgw.API{Root: cfg.ZGW.Objecten, Token: cfg.ZGW.ObjectenToken})
+	}
+	return zgw.Config{APIs: apis, Cache: st, CatalogiTTL: cfg.ZGW.CatalogiCacheTTL, RolBackoff: cfg.ZGW.RolBackoff,
+		HTTP: httpclient.Options{Logger: log}, Logger: log}
+}
+
+func buildResolver(cfg config.Config, st store.Store, log *slog.Logger) *klant.Resolver {
+	o := klant.ResolverOptions{Cache: st, KlantCacheTTL: *cfg.OpenKlant.CacheTTL, BRPCacheTTL: *cfg.BRP.CacheTTL,
+		CacheKeySecret: []byte(cfg.Store.SubjectKey), Logger: log}
+	if cfg.OpenKlant.URL != "" {
+		o.Klant = klant.NewClient(cfg.OpenKlant.URL, cfg.OpenKlant.Token, httpclient.New(httpclient.Options{Logger: log}))
+	}
+	if cfg.BRP.URL != "" {
+		o.BRP = brp.New(brp.Options{BaseURL: cfg.BRP.URL, APIKey: cfg.BRP.APIKey, APIKeyHeader: cfg.BRP.APIKeyHeader,
+			HTTPClient: httpclient.New(httpclient.Options{Logger: log})})
+	}
+	return klant.NewResolver(o)
+}
+
+func buildChannels(cfg config.Config, log *slog.Logger) (*channels.Registry, error) {
+	var chs []channels.Channel
+	if cfg.Notify.URL != "" {
+		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
+			notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log}))
+		if err != nil {
+			return nil, err
+		}
+		chs = append(chs, notifynl.EmailChannel(c), notifynl.SMSChannel(c))
+	}
+	return channels.NewRegistry(chs...)
+}
+
+// publishOutcome puts a provider's delivery-status callback on the bus for
+// the settle stage.
+func (a *app) publishOutcome(ctx context.Context, o event.Outcome) error {
+	msg := message.NewMessage(watermill.NewUUID(), event.Marshal(o))
+	msg.SetContext(ctx)
+	return a.bus.Publisher.Publish(event.TopicOutcomes, msg)
+}
+
+func (a *app) mountAdmin() {
+	a.api.MountAdmin("GET /metrics", a.prov.MetricsHandler)
+	a.api.MountAdmin("GET /admin/rules", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, a.rules.Status())
+	}))
+	a.api.MountAdmin("POST /admin/rules/reload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.rules.Reload(); err != nil {
+			httpapi.WriteProblem(w, http.StatusUnprocessableEntity, "De regels zijn niet herladen", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, a.rules.Status())
+	}))
+	a.api.MountAdmin("GET /admin/trail/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recs, err := a.store.Trail(r.Context(), r.PathValue("id"))
+		if err != nil {
+			httpapi.WriteProblem(w, http.StatusServiceUnavailable, "Het spoor kon niet worden gelezen", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, recs)
+	}))
+	a.api.MountAdmin("GET /admin/ledger", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		recs, err := a.store.Recent(r.Context(), 200)
+		if err != nil {
+			httpapi.WriteProblem(w, http.StatusServiceUnavailable, "Het grootboek kon niet worden gelezen", err.Error())
+			return
+		}
+		writeJSON(w, http.StatusOK, recs)
+	}))
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}
+
+// listen binds the HTTP listener (separately from run, so a test or the
+// demo can learn the port first).
+func (a *app) listen() error {
+	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", a.cfg.Server.Listen, err)
+	}
+	a.ln = ln
+	return nil
+}
+
+// URL is the base URL the app listens on.
+func (a *app) URL() string { return "http://" + a.ln.Addr().String() }
+
+// run serves until ctx ends: pipeline, HTTP, rules watch and SIGHUP reload.
+func (a *app) run(ctx context.Context) error {
+	if a.ln == nil {
+		if err := a.listen(); err != nil {
+			return err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	go func() { errc <- a.router.Run(ctx) }()
+	a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	if iv := *a.cfg.Rules.WatchInterval; iv > 0 {
+		go a.rules.Watch(ctx, iv)
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-hup:
+			if err := a.rules.Reload(); err != nil {
+				a.log.Error("rules reload failed; keeping the previous rules", "err", err)
+			} else {
+				a.log.Info("rules reloaded", "hash", a.rules.Status().Hash)
+			}
+		case err := <-errc:
+			a.shutdown()
+			return err
+		case <-ctx.Done():
+			a.shutdown()
+			return nil
+		}
+	}
+}
+
+func (a *app) shutdown() {
+	if a.srv != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		_ = a.srv.Shutdown(sctx)
+		cancel()
+	}
+	if a.router != nil {
+		_ = a.router.Close()
+	}
+}
+
+func (a *app) close() {
+	a.shutdown()
+	if a.bus != nil {
+		_ = a.bus.Close()
+	}
+	if a.store != nil {
+		_ = a.store.Close()
+	}
+	if a.prov != nil {
+		_ = a.prov.Shutdown(context.Background())
+	}
+}

@@ -1,0 +1,153 @@
+// Package sandbox starts fakes of every external peer Koerier talks to —
+// Open Zaak, Objecten, Open Klant 2, BRP and Notify NL — on loopback ports,
+// each speaking its real protocol (sub-packages), seeded with synthetic
+// people. The demo command and the end-to-end tests use it; production code
+// never imports it.
+package sandbox
+
+import (
+	"errors"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/sandbox/brp"
+	"github.com/mijnservices/koerier/internal/sandbox/fault"
+	"github.com/mijnservices/koerier/internal/sandbox/notify"
+	"github.com/mijnservices/koerier/internal/sandbox/objecten"
+	"github.com/mijnservices/koerier/internal/sandbox/openklant"
+	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+)
+
+// Credentials the fakes accept.
+const (
+	ZGWClientID   = "koerier-sandbox"
+	ZGWSecret     = "sandbox-zgw-secret-with-enough-length"
+	ObjectenToken = "sandbox-objecten-token"
+	CallbackToken = "sandbox-notify-callback-token"
+)
+
+// TaakObjecttype is the objecttype URL of taken in the sandbox.
+const TaakObjecttype = "http://objecttypen.sandbox.invalid/api/v2/objecttypes/d5c77844-7e00-4908-9839-f18a8ac6a045"
+
+// Options tune the sandbox.
+type Options struct {
+	// NotifyCallbackURL is where the fake Notify posts delivery receipts
+	// (Koerier's /api/v1/callbacks/notify); empty: no callbacks.
+	NotifyCallbackURL string
+	// NotifyTemplates are registered at the fake Notify (the template ids
+	// the rules use).
+	NotifyTemplates []notify.Template
+	// Now is the fakes' clock.
+	Now func() time.Time
+}
+
+// Sandbox is a set of running fakes.
+type Sandbox struct {
+	OpenZaak  *openzaak.Server
+	Demo      openzaak.Demo
+	Objecten  *objecten.Server
+	OpenKlant *openklant.Server
+	BRP       *brp.Server
+	Notify    *notify.Server
+	NotifyKey notify.Key
+	// Faults inject failures per peer.
+	OpenZaakFaults, OpenKlantFaults, NotifyFaults *fault.Injector
+
+	urls    map[string]string
+	servers []*http.Server
+}
+
+// Start listens on loopback ports and seeds the demo population.
+func Start(o Options) (*Sandbox, error) {
+	s := &Sandbox{urls: map[string]string{},
+		OpenZaakFaults: &fault.Injector{}, OpenKlantFaults: &fault.Injector{}, NotifyFaults: &fault.Injector{}}
+
+	s.OpenZaak = openzaak.New("", map[string]string{ZGWClientID: ZGWSecret})
+	ozURL, err := s.serve(s.OpenZaakFaults.Wrap(s.OpenZaak))
+	if err != nil {
+		return nil, err
+	}
+	s.OpenZaak.SetBaseURL(ozURL)
+	s.Demo = openzaak.SeedDemo(s.OpenZaak)
+
+	s.Objecten = objecten.New("", ObjectenToken)
+	objURL, err := s.serve(s.Objecten)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Objecten.SetBaseURL(objURL)
+
+	s.OpenKlant = openklant.NewServer(openklant.Options{})
+	okURL, err := s.serve(s.OpenKlantFaults.Wrap(s.OpenKlant))
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.OpenKlant.SetBaseURL(okURL + "/klantinteracties/api/v1")
+	s.OpenKlant.SeedDemo()
+
+	s.BRP = brp.NewServer(brp.Options{})
+	brpURL, err := s.serve(s.BRP)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.BRP.SeedDemo()
+	s.urls["brp"] = brpURL
+
+	s.NotifyKey = notify.NewKey("koerier")
+	s.Notify = notify.NewServer(notify.Options{
+		Keys: []notify.Key{s.NotifyKey}, Templates: o.NotifyTemplates, Now: o.Now,
+		CallbackURL: o.NotifyCallbackURL, CallbackToken: CallbackToken, AutoStatus: o.NotifyCallbackURL != "",
+		Faults: s.NotifyFaults,
+	})
+	nURL, err := s.serve(s.Notify)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.urls["notify"] = nURL
+	return s, nil
+}
+
+func (s *Sandbox) serve(h http.Handler) (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.servers = append(s.servers, srv)
+	go func() { _ = srv.Serve(ln) }()
+	return "http://" + ln.Addr().String(), nil
+}
+
+// Configure points cfg at the fakes, with their credentials.
+func (s *Sandbox) Configure(cfg *config.Config) {
+	cfg.ZGW.ClientID, cfg.ZGW.Secret = ZGWClientID, ZGWSecret
+	cfg.ZGW.Zaken = s.OpenZaak.ZakenRoot()
+	cfg.ZGW.Catalogi = s.OpenZaak.CatalogiRoot()
+	cfg.ZGW.Besluiten = s.OpenZaak.BesluitenRoot()
+	cfg.ZGW.Documenten = s.OpenZaak.DocumentenRoot()
+	cfg.ZGW.Objecten = s.Objecten.Root()
+	cfg.ZGW.ObjectenToken = ObjectenToken
+	cfg.ZGW.TaakObjecttypes = []string{TaakObjecttype}
+	cfg.OpenKlant.URL, cfg.OpenKlant.Token = s.OpenKlant.BaseURL(), openklant.DefaultToken
+	cfg.BRP.URL, cfg.BRP.APIKey = s.urls["brp"], brp.DefaultAPIKey
+	cfg.Notify.URL, cfg.Notify.APIKey = s.urls["notify"], s.NotifyKey.String()
+	cfg.Notify.CallbackToken = CallbackToken
+}
+
+// Close stops every fake.
+func (s *Sandbox) Close() error {
+	var errs []error
+	for _, srv := range s.servers {
+		errs = append(errs, srv.Close())
+	}
+	if s.Notify != nil {
+		s.Notify.Close()
+	}
+	return errors.Join(errs...)
+}

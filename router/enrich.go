@@ -1,0 +1,104 @@
+package router
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/zgw"
+)
+
+// Enricher turns an inbound notification into typed events (internal/zgw).
+type Enricher interface {
+	Enrich(ctx context.Context, in event.Inbound) (zgw.Result, error)
+}
+
+// peerTemporary knows the temporary errors of the peer clients.
+func peerTemporary(err error) bool { return zgw.IsTemporary(err) }
+
+// enrich handles koerier.inbound: one notification in, zero or more typed
+// events out on koerier.events, or a recorded skip.
+func (r *Router) enrich(msg *message.Message) error {
+	ctx := msg.Context()
+	start := r.d.Now()
+	var in event.Inbound
+	if err := json.Unmarshal(msg.Payload, &in); err != nil {
+		return deadLetter("malformed-inbound", err)
+	}
+	status, err := r.enrichInbound(ctx, in)
+	r.metrics.processed.Add(ctx, 1, metric.WithAttributes(attribute.String("stage", "enrich"), attribute.String("status", status)))
+	r.metrics.latency.Record(ctx, r.d.Now().Sub(start).Seconds(), metric.WithAttributes(attribute.String("stage", "enrich")))
+	return err
+}
+
+func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, error) {
+	marker := fmt.Sprintf("enriched:%s:%d", in.ID, in.Attempt)
+	if r.done(ctx, marker) {
+		return "duplicate", nil
+	}
+	rec := store.Record{TraceID: in.ID, Stage: "enrich"}
+	res, err := r.d.Enricher.Enrich(ctx, in)
+	var later *zgw.RetryLater
+	var dl *zgw.DeadLetter
+	var cfgErr *zgw.ConfigError
+	switch {
+	case errors.As(err, &later):
+		// The ZGW rol race: the zaak's initiator rol is created after the
+		// first status. Come back later without holding a worker.
+		next := in
+		next.Attempt++
+		rec.Status, rec.Detail = "requeued", fmt.Sprintf("opnieuw over %s (poging %d): %s", later.After, next.Attempt, later.Reason)
+		if err := r.record(ctx, rec); err != nil {
+			return "error", err
+		}
+		if err := r.publish(ctx, event.TopicInbound, fmt.Sprintf("%s:%d", in.ID, next.Attempt), event.Marshal(next), r.d.Now().Add(later.After)); err != nil {
+			return "error", temporary(err)
+		}
+		r.markDone(ctx, marker)
+		return "requeued", nil
+	case errors.As(err, &dl):
+		rec.Status, rec.Detail = "deadletter", dl.Error()
+		_ = r.record(ctx, rec)
+		return "deadletter", deadLetter(dl.Reason, err)
+	case errors.As(err, &cfgErr):
+		rec.Status, rec.Detail = "deadletter", cfgErr.Error()
+		_ = r.record(ctx, rec)
+		return "deadletter", deadLetter("configuratiefout", err)
+	case err != nil:
+		if isTemporary(err) {
+			return "temporary", temporary(err)
+		}
+		return "error", err
+	}
+	if res.Skipped != "" {
+		rec.Status, rec.Detail = "skipped", res.Skipped+": "+res.Detail
+		if err := r.record(ctx, rec); err != nil {
+			return "error", err
+		}
+		r.markDone(ctx, marker)
+		return "skipped", nil
+	}
+	for _, ev := range res.Events {
+		if ev.InboundID == "" {
+			ev.InboundID = in.ID
+		}
+		rec := store.Record{TraceID: in.ID, EventID: ev.ID, Stage: "enrich", Status: "event",
+			Detail: fmt.Sprintf("%s met %d ontvanger(s)", ev.Type, len(ev.Subjects))}
+		if err := r.record(ctx, rec); err != nil {
+			return "error", err
+		}
+		if err := r.publish(ctx, event.TopicEvents, ev.ID, event.Marshal(ev), time.Time{}); err != nil {
+			return "error", temporary(err)
+		}
+	}
+	r.markDone(ctx, marker)
+	return "event", nil
+}

@@ -1,0 +1,36 @@
+package router
+
+import (
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/metric/noop"
+)
+
+// metrics are per stage, labelled only with bounded values (stage, channel,
+// status, reason code) — never with anything personal.
+type metrics struct {
+	processed metric.Int64Counter
+	requeued  metric.Int64Counter
+	latency   metric.Float64Histogram
+}
+
+func newMetrics(m metric.Meter) (*metrics, error) {
+	if m == nil {
+		m = noop.NewMeterProvider().Meter("koerier")
+	}
+	processed, err := m.Int64Counter("koerier_stage_messages_total",
+		metric.WithDescription("Messages handled per stage and outcome."))
+	if err != nil {
+		return nil, err
+	}
+	requeued, err := m.Int64Counter("koerier_requeued_total",
+		metric.WithDescription("Messages re-queued with a delay after a temporary failure."))
+	if err != nil {
+		return nil, err
+	}
+	latency, err := m.Float64Histogram("koerier_stage_duration_seconds",
+		metric.WithDescription("Time to handle one message per stage."), metric.WithUnit("s"))
+	if err != nil {
+		return nil, err
+	}
+	return &metrics{processed: processed, requeued: requeued, latency: latency}, nil
+}

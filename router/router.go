@@ -1,0 +1,210 @@
+// Package router is Koerier's pipeline: it wires the stages
+// enrich → route → deliver → settle as watermill handlers on the bus, with
+// one middleware stack for tracing, dead-lettering, re-queueing and retries.
+// One file per stage; each stage reads one topic and publishes to the next.
+//
+// The router does not know which bus or store backend it runs on, nor how a
+// channel talks to its provider.
+package router
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
+)
+
+// Deps are the parts the pipeline is built from.
+type Deps struct {
+	Publisher  message.Publisher
+	Subscriber message.Subscriber
+	Store      store.Store
+	Enricher   Enricher
+	Rules      RuleSource
+	Recipients RecipientResolver
+	Timing     Timing
+	Channels   *channels.Registry
+	Logger     *slog.Logger
+	Tracer     trace.Tracer
+	Meter      metric.Meter
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+// Options tune the pipeline.
+type Options struct {
+	// Concurrency is the number of handlers per stage (default 1).
+	Concurrency int
+	// RetryMax is the number of quick in-process retries of a temporary
+	// failure (default 2).
+	RetryMax int
+	// RetryInitial is the first quick-retry interval (default 100ms).
+	RetryInitial time.Duration
+	// TemporaryBackoff is the re-queue schedule for temporary failures that
+	// outlast the quick retries; after the last step: dead letter.
+	TemporaryBackoff []time.Duration
+	// RolBackoff is the re-queue schedule for the rol race.
+	RolBackoff []time.Duration
+	// SubjectKey keys the hash the ledger stores instead of a BSN.
+	SubjectKey []byte
+	// DeliveryStateTTL is how long a delivery is kept for fallback on a late
+	// provider callback (default 72h).
+	DeliveryStateTTL time.Duration
+	// MarkerTTL is how long "already done" markers are kept (default 7 days).
+	MarkerTTL time.Duration
+}
+
+// Router is the running pipeline.
+type Router struct {
+	d       Deps
+	o       Options
+	pub     message.Publisher
+	wm      *message.Router
+	log     *slog.Logger
+	metrics *metrics
+}
+
+// New builds the pipeline; Run starts it.
+func New(d Deps, o Options) (*Router, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	if d.Tracer == nil {
+		d.Tracer = noop.NewTracerProvider().Tracer("koerier")
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = 1
+	}
+	if o.RetryMax == 0 {
+		o.RetryMax = 2
+	}
+	if o.RetryInitial == 0 {
+		o.RetryInitial = 100 * time.Millisecond
+	}
+	if len(o.TemporaryBackoff) == 0 {
+		o.TemporaryBackoff = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute}
+	}
+	if o.DeliveryStateTTL == 0 {
+		o.DeliveryStateTTL = 72 * time.Hour
+	}
+	if o.MarkerTTL == 0 {
+		o.MarkerTTL = 7 * 24 * time.Hour
+	}
+	if len(o.SubjectKey) == 0 {
+		return nil, errors.New("router: a subject key is required (store.subject_key)")
+	}
+	m, err := newMetrics(d.Meter)
+	if err != nil {
+		return nil, err
+	}
+	r := &Router{d: d, o: o, pub: telemetry.TracingPublisher{Publisher: d.Publisher}, log: d.Logger, metrics: m}
+
+	wm, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(d.Logger))
+	if err != nil {
+		return nil, err
+	}
+	poison, err := middleware.PoisonQueue(r.pub, event.TopicDeadLetter)
+	if err != nil {
+		return nil, err
+	}
+	// First added is outermost: trace → dead letter → re-queue → quick
+	// retry → recoverer.
+	wm.AddMiddleware(
+		telemetry.TracingMiddleware(d.Tracer),
+		poison,
+		r.requeueMiddleware,
+		middleware.Retry{
+			MaxRetries:      o.RetryMax,
+			InitialInterval: o.RetryInitial,
+			MaxInterval:     2 * time.Second,
+			Multiplier:      2,
+			ShouldRetry:     func(p middleware.RetryParams) bool { return isTemporary(p.Err) },
+		}.Middleware,
+		middleware.Recoverer,
+	)
+	for i := 0; i < o.Concurrency; i++ {
+		wm.AddNoPublisherHandler(fmt.Sprintf("enrich-%d", i), event.TopicInbound, d.Subscriber, r.enrich)
+		wm.AddNoPublisherHandler(fmt.Sprintf("route-%d", i), event.TopicEvents, d.Subscriber, r.route)
+		wm.AddNoPublisherHandler(fmt.Sprintf("settle-%d", i), event.TopicOutcomes, d.Subscriber, r.settle)
+		for _, ch := range d.Channels.Names() {
+			wm.AddNoPublisherHandler(fmt.Sprintf("deliver-%s-%d", ch, i), event.DeliveryTopic(ch), d.Subscriber, r.deliverHandler(ch))
+		}
+	}
+	r.wm = wm
+	return r, nil
+}
+
+// Topics lists every topic the pipeline uses, for declaring them at
+// start-up (RabbitMQ loses messages published before their queue exists).
+func Topics(channelNames []string) []string {
+	t := []string{event.TopicInbound, event.TopicEvents, event.TopicOutcomes, event.TopicDeadLetter}
+	for _, ch := range channelNames {
+		t = append(t, event.DeliveryTopic(ch))
+	}
+	return t
+}
+
+// Run runs the pipeline until ctx ends.
+func (r *Router) Run(ctx context.Context) error { return r.wm.Run(ctx) }
+
+// Running is closed once all handlers are subscribed.
+func (r *Router) Running() chan struct{} { return r.wm.Running() }
+
+// Close stops the pipeline, waiting for in-flight messages.
+func (r *Router) Close() error { return r.wm.Close() }
+
+// publish sends payload to topic as a new message with uuid id, carrying the
+// trace context of ctx, optionally not before due.
+func (r *Router) publish(ctx context.Context, topic, id string, payload []byte, due time.Time) error {
+	msg := message.NewMessage(id, payload)
+	msg.SetContext(ctx)
+	if !due.IsZero() && due.After(r.d.Now()) {
+		setDue(msg, due)
+	}
+	if err := r.pub.Publish(topic, msg); err != nil {
+		return fmt.Errorf("publish to %s: %w", topic, err)
+	}
+	return nil
+}
+
+// record appends a ledger line; a ledger failure fails the handler so the
+// step is retried rather than silently unaccounted for.
+func (r *Router) record(ctx context.Context, rec store.Record) error {
+	if rec.At.IsZero() {
+		rec.At = r.d.Now().UTC()
+	}
+	if err := r.d.Store.Append(ctx, rec); err != nil {
+		return temporary(fmt.Errorf("ledger: %w", err))
+	}
+	return nil
+}
+
+// done reports whether a marker was set; markers make redelivered messages
+// cheap no-ops. They are an optimisation: correctness comes from
+// deterministic ids and the deliver stage's lease.
+func (r *Router) done(ctx context.Context, key string) bool {
+	_, ok, err := r.d.Store.Get(ctx, key)
+	return err == nil && ok
+}
+
+func (r *Router) markDone(ctx context.Context, key string) {
+	if err := r.d.Store.Set(ctx, key, []byte{1}, r.o.MarkerTTL); err != nil {
+		r.log.WarnContext(ctx, "could not set done marker", "key", key, "err", err)
+	}
+}
