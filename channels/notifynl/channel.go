@@ -60,9 +60,9 @@ func (ch *channel) Send(ctx context.Context, d event.Delivery) (channels.Receipt
 		err  error
 	)
 	if ch.kind == event.ChannelSMS {
-		resp, err = ch.c.SendSMS(ctx, SMSRequest{PhoneNumber: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID})
+		resp, err = ch.c.SendSMS(ctx, SMSRequest{PhoneNumber: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID, SMSSenderID: ch.c.sender})
 	} else {
-		resp, err = ch.c.SendEmail(ctx, EmailRequest{EmailAddress: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID})
+		resp, err = ch.c.SendEmail(ctx, EmailRequest{EmailAddress: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID, EmailReplyToID: ch.c.replyTo})
 	}
 	if err != nil {
 		return channels.Receipt{}, err

@@ -28,6 +28,9 @@ type Client struct {
 	now    func() time.Time
 	lookup bool
 	hopts  httpclient.Options
+	// replyTo and sender are the channels' email_reply_to_id and
+	// sms_sender_id; empty means the service's default.
+	replyTo, sender string
 }
 
 // Option tunes a Client.
@@ -44,6 +47,14 @@ func WithClock(now func() time.Time) Option { return func(c *Client) { c.now = n
 // one extra GET per delivery, which counts against Notify's rate limit of
 // 3,000 requests per minute per key, so the effective send rate halves.
 func WithReferenceLookup(on bool) Option { return func(c *Client) { c.lookup = on } }
+
+// WithEmailReplyToID makes the email channel send with this
+// email_reply_to_id (a reply-to address configured in Notify).
+func WithEmailReplyToID(id string) Option { return func(c *Client) { c.replyTo = id } }
+
+// WithSMSSenderID makes the SMS channel send with this sms_sender_id (a
+// text message sender configured in Notify).
+func WithSMSSenderID(id string) Option { return func(c *Client) { c.sender = id } }
 
 // WithHTTPOptions tunes the *http.Client that New builds when it is given
 // none. PrepareRetry is always overwritten to re-sign retries.

@@ -424,6 +424,19 @@ func TestChannelSend(t *testing.T) {
 			}
 		})
 	}
+	f := newFake(t, nil)
+	c := f.client(t, WithEmailReplyToID("8e222534-7f05-4972-86e3-17c5d9f894e2"), WithSMSSenderID("0c9d3f7e-1a2b-4c5d-8e9f-a0b1c2d3e4f5"))
+	if _, err := EmailChannel(c).Send(context.Background(), delivery("with-reply-to", "inwoner@example.nl", "")); err != nil {
+		t.Fatal(err)
+	}
+	sd := delivery("with-sender", "", "+31612345678")
+	sd.TemplateID = smsTemplate
+	if _, err := SMSChannel(c).Send(context.Background(), sd); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.fake.Sent(); len(s) != 2 || s[0].ReplyToID != "8e222534-7f05-4972-86e3-17c5d9f894e2" || s[1].SenderID != "0c9d3f7e-1a2b-4c5d-8e9f-a0b1c2d3e4f5" {
+		t.Fatalf("reply-to and sender ids not sent: %+v", s)
+	}
 	if EmailChannel(nil).Name() != "email" || SMSChannel(nil).Name() != "sms" {
 		t.Fatal("channel names must be email and sms")
 	}

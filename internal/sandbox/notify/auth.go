@@ -64,6 +64,10 @@ func (s *Server) auth(next http.HandlerFunc) http.HandlerFunc {
 			writeError(w, status, "AuthError", msg)
 			return
 		}
+		if s.limited(k) {
+			writeError(w, http.StatusTooManyRequests, "RateLimitError", s.rateLimitMessage(k))
+			return
+		}
 		next(w, r.WithContext(context.WithValue(r.Context(), keyCtx{}, k)))
 	}
 }

@@ -413,3 +413,45 @@ func TestRender(t *testing.T) {
 		}
 	}
 }
+
+func TestParseKey(t *testing.T) {
+	k := NewKey("gemeente-x-live")
+	got, err := ParseKey(k.String())
+	if err != nil || got != k {
+		t.Fatalf("ParseKey(%s) = %+v, %v", k, got, err)
+	}
+	for _, bad := range []string{"", "short", k.ServiceID + "-" + k.Secret, "n-" + k.ServiceID + "-" + strings.Repeat("x", 36)} {
+		if _, err := ParseKey(bad); err == nil {
+			t.Errorf("ParseKey(%q) accepted a malformed key", bad)
+		}
+	}
+}
+
+// RateLimit counts a key's requests per 60 seconds of the fake's clock.
+func TestRateLimit(t *testing.T) {
+	now := epoch
+	var mu sync.Mutex
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	_, k, url := newTestServer(t, func(o *Options) { o.RateLimit = 2; o.Now = clock })
+	get := func() (int, map[string]any) {
+		auth := "Bearer " + token(t, jwt.SigningMethodHS256, jwt.MapClaims{"iss": k.ServiceID, "iat": clock().Unix()}, k.Secret)
+		return do(t, http.MethodGet, url+"/v2/notifications", auth, "")
+	}
+	for i, want := range []int{200, 200, 429} {
+		code, body := get()
+		if code != want {
+			t.Fatalf("request %d: code %d, want %d", i, code, want)
+		}
+		if code == 429 {
+			if kind, msg := firstError(body); kind != "RateLimitError" || msg != "Exceeded rate limit for key type LIVE of 2 requests per 60 seconds" {
+				t.Fatalf("429 body %v", body)
+			}
+		}
+	}
+	mu.Lock()
+	now = now.Add(time.Minute)
+	mu.Unlock()
+	if code, _ := get(); code != 200 {
+		t.Fatalf("after a minute: code %d, want 200", code)
+	}
+}

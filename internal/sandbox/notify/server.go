@@ -13,6 +13,8 @@ package notify
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -37,6 +39,24 @@ type Key struct {
 
 // String is the key in Notify's `{key_name}-{service_id}-{secret_key}` form.
 func (k Key) String() string { return k.Name + "-" + k.ServiceID + "-" + k.Secret }
+
+// ParseKey reads a key in Notify's format, taking the two UUIDs from the
+// right because the name may contain dashes, so that the sandbox can accept
+// the very key string Koerier is configured with.
+func ParseKey(s string) (Key, error) {
+	const n = 36
+	if len(s) < 2*n+3 || s[len(s)-n-1] != '-' || s[len(s)-2*n-2] != '-' {
+		return Key{}, errors.New("notify fake: API key is not {key_name}-{service_id}-{secret_key}")
+	}
+	k := Key{Name: s[:len(s)-2*n-2], ServiceID: s[len(s)-2*n-1 : len(s)-n-1], Secret: s[len(s)-n:], Type: "live"}
+	if _, err := uuid.Parse(k.ServiceID); err != nil {
+		return Key{}, errors.New("notify fake: API key service id is not a UUID")
+	}
+	if _, err := uuid.Parse(k.Secret); err != nil {
+		return Key{}, errors.New("notify fake: API key secret is not a UUID")
+	}
+	return k, nil
+}
 
 // NewKey makes a key with random service id and secret.
 func NewKey(name string) Key {
@@ -105,6 +125,11 @@ type Options struct {
 	// number as sent) to a final status; nil means DefaultStatusRules.
 	StatusRules map[string]string
 
+	// RateLimit is the number of API requests one key may make per 60
+	// seconds of the fake's clock before it is answered 429 RateLimitError,
+	// as Notify does at 3,000 (0: no limit).
+	RateLimit int
+
 	// Faults, if set, is consulted before every request (after it is
 	// recorded in Requests).
 	Faults *fault.Injector
@@ -164,6 +189,7 @@ type Server struct {
 	sent      []*Sent
 	byID      map[string]*Sent
 	requests  []Request
+	hits      map[string][]time.Time // per service id, for RateLimit
 	callbacks []CallbackAttempt
 	closed    bool
 
@@ -180,6 +206,7 @@ func NewServer(opts Options) *Server {
 		services:  map[string][]Key{},
 		templates: map[string]Template{},
 		byID:      map[string]*Sent{},
+		hits:      map[string][]time.Time{},
 		stop:      make(chan struct{}),
 	}
 	if s.now == nil {
@@ -241,6 +268,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.Body = io.NopCloser(bytes.NewReader(body))
 	tok := bearer(r.Header.Get("Authorization"))
 	s.mu.Lock()
+	if len(s.requests) >= maxRequests {
+		// A long-running sandbox must not grow without bound; tests look
+		// at the recent requests only.
+		s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxRequests/2:]...)
+	}
 	s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Token: tok, IssuedAt: unverifiedIAT(tok), At: s.now()})
 	s.mu.Unlock()
 	s.handler.ServeHTTP(w, r)
@@ -292,8 +324,38 @@ func (s *Server) Close() {
 	s.wg.Wait()
 }
 
+// maxRequests bounds the request log kept for Requests.
+const maxRequests = 10000
+
 // maxRequestBody bounds a request; Notify refuses emails over 2 MB anyway.
 const maxRequestBody = 4 << 20
+
+// limited records a request of key's service and reports whether it is
+// over RateLimit within the last 60 seconds.
+func (s *Server) limited(k Key) bool {
+	if s.opts.RateLimit <= 0 {
+		return false
+	}
+	now := s.now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	hits := s.hits[k.ServiceID]
+	i := 0
+	for i < len(hits) && now.Sub(hits[i]) >= time.Minute {
+		i++
+	}
+	hits = hits[i:]
+	if len(hits) >= s.opts.RateLimit {
+		s.hits[k.ServiceID] = hits
+		return true
+	}
+	s.hits[k.ServiceID] = append(hits, now)
+	return false
+}
+
+func (s *Server) rateLimitMessage(k Key) string {
+	return fmt.Sprintf("Exceeded rate limit for key type %s of %d requests per 60 seconds", strings.ToUpper(k.Type), s.opts.RateLimit)
+}
 
 // writeError writes Notify's documented error shape.
 func writeError(w http.ResponseWriter, status int, kind, msg string) {
