@@ -362,6 +362,34 @@ func TestFinalStatusRules(t *testing.T) {
 	}
 }
 
+func TestDefaultStatusRules(t *testing.T) {
+	s := NewServer(Options{})
+	for to, want := range map[string]string{
+		"inwoner@bounce.example": StatusPermanentFailure,
+		"+31600000000":           StatusPermanentFailure,
+		"+31612345678":           StatusDelivered,
+		"inwoner@example.nl":     StatusDelivered,
+	} {
+		if got := s.finalStatus(to); got != want {
+			t.Errorf("finalStatus(%s) = %s, want %s", to, got, want)
+		}
+	}
+}
+
+// Faults added while the server runs apply to the next request.
+func TestFaultsAtRuntime(t *testing.T) {
+	s, k, url := newTestServer(t, nil)
+	s.Faults().Add(ServerErrorFault(1))
+	auth := "Bearer " + token(t, jwt.SigningMethodHS256, jwt.MapClaims{"iss": k.ServiceID, "iat": epoch.Unix()}, k.Secret)
+	code, body := do(t, http.MethodGet, url+"/v2/notifications", auth, "")
+	if kind, msg := firstError(body); code != 500 || kind != "Exception" || msg != "Internal server error" {
+		t.Fatalf("first request: %d %v", code, body)
+	}
+	if code, _ := do(t, http.MethodGet, url+"/v2/notifications", auth, ""); code != 200 {
+		t.Fatalf("second request: %d", code)
+	}
+}
+
 // Sent, Requests and sending must be safe for concurrent use (go test -race).
 func TestConcurrentSends(t *testing.T) {
 	s, k, url := newTestServer(t, nil)

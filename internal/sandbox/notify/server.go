@@ -87,6 +87,7 @@ const (
 // recipient, so that a test can provoke a bounce with an address alone.
 var DefaultStatusRules = map[string]string{
 	"@bounce.example":            StatusPermanentFailure,
+	"+31600000000":               StatusPermanentFailure, // an SMS that bounces
 	"@temporary-failure.example": StatusTemporaryFailure,
 	"@technical-failure.example": StatusTechnicalFailure,
 }
@@ -130,8 +131,8 @@ type Options struct {
 	// as Notify does at 3,000 (0: no limit).
 	RateLimit int
 
-	// Faults, if set, is consulted before every request (after it is
-	// recorded in Requests).
+	// Faults is consulted before every request (after it is recorded in
+	// Requests); nil means a fresh injector, see Server.Faults.
 	Faults *fault.Injector
 	Logger *slog.Logger
 }
@@ -247,11 +248,10 @@ func NewServer(opts Options) *Server {
 	mux.HandleFunc("POST /v2/notifications/sms", s.auth(s.sendSMS))
 	mux.HandleFunc("GET /v2/notifications", s.auth(s.listNotifications))
 	mux.HandleFunc("GET /v2/notifications/{id}", s.auth(s.getNotification))
-	var h http.Handler = mux
-	if opts.Faults != nil {
-		h = opts.Faults.Wrap(h)
+	if s.opts.Faults == nil {
+		s.opts.Faults = &fault.Injector{}
 	}
-	s.handler = h
+	s.handler = s.opts.Faults.Wrap(mux)
 	return s
 }
 
@@ -277,6 +277,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	s.handler.ServeHTTP(w, r)
 }
+
+// Faults returns the injector in front of the API (Options.Faults, or one
+// the server made), to add faults while it runs.
+func (s *Server) Faults() *fault.Injector { return s.opts.Faults }
 
 // AddTemplate adds or replaces a template; Version defaults to 1.
 func (s *Server) AddTemplate(t Template) {
