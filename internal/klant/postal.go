@@ -12,8 +12,9 @@ import (
 // postal fills the postal address and the BRP flags. For inwoners BRP is
 // leading (its adressering is composed for letters and it knows who died);
 // the Open Klant correspondentieadres is used only when BRP gives no
-// address and no reason to stay silent. It reports whether a registry knew
-// the subject.
+// address and no reason to stay silent. For bedrijven the Open Klant
+// correspondentieadres comes first, then KVK. It reports whether a
+// registry knew the subject.
 func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Partij) (bool, error) {
 	s := rec.Subject
 	known := false
@@ -39,6 +40,24 @@ func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Pa
 			rec.PostalAddress = a
 			rec.Sources[FactPostalAddress] = event.Source{Registry: RegistryOpenKlant, Record: primary.URL, Note: "correspondentieadres of the partij"}
 		}
+	}
+	if rec.PostalAddress == nil && rec.Kind == event.KindBedrijf && s.KVK != "" && r.o.KVK != nil {
+		res, err := r.o.KVK.PostalAddress(ctx, s.KVK, s.Vestigingsnummer)
+		if err != nil {
+			return known, err
+		}
+		known = known || res.Found
+		if res.Address != nil {
+			if rec.Name != "" {
+				res.Address.NameLine = rec.Name
+			}
+			rec.PostalAddress = res.Address
+		}
+		if rec.Name == "" && res.Name != "" {
+			rec.Name = res.Name
+			rec.Sources[FactName] = event.Source{Registry: RegistryKVK, Record: res.Source.Record, Note: "naam in the Handelsregister"}
+		}
+		rec.Sources[FactPostalAddress] = event.Source{Registry: RegistryKVK, Record: res.Source.Record, Note: res.Note}
 	}
 	return known, nil
 }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/mijnservices/koerier/internal/brp"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/kvk"
 	"github.com/mijnservices/koerier/internal/store"
 )
 
@@ -81,7 +82,10 @@ type ResolverOptions struct {
 	Klant *Client
 	// BRP gives inwoners' postal addresses and the deceased, secrecy and
 	// curatele flags.
-	BRP          *brp.Client
+	BRP *brp.Client
+	// KVK gives bedrijven's postal addresses when Open Klant has no
+	// correspondentieadres.
+	KVK          *kvk.Client
 	Berichtenbox SubscriptionChecker
 	// Cache keeps Open Klant and BRP answers; nil disables caching.
 	Cache store.Cache
@@ -173,6 +177,9 @@ func (r *Resolver) asked() []string {
 	}
 	if r.o.BRP != nil {
 		out = append(out, RegistryBRP)
+	}
+	if r.o.KVK != nil {
+		out = append(out, RegistryKVK)
 	}
 	return out
 }

@@ -138,6 +138,17 @@ type Persoon struct {
 	Adressen []Adres
 }
 
+// Correspondentieadres is a postal address a partij gave.
+type Correspondentieadres struct {
+	Straatnaam                            string
+	Huisnummer                            int
+	Huisnummertoevoeging                  string
+	Postcode                              string // "1234 AB"
+	Stad                                  string
+	Adresregel1, Adresregel2, Adresregel3 string
+	Land                                  string // ISO 3166 alpha-2, for abroad
+}
+
 // Organisatie is a bedrijf (or one of its vestigingen) to seed.
 type Organisatie struct {
 	KVK string
@@ -149,6 +160,7 @@ type Organisatie struct {
 	Taal             string
 	Inactief         bool
 	Adressen         []Adres
+	Correspondentie  *Correspondentieadres
 }
 
 // Contactpersoon is a person working for an organisatie.
@@ -170,6 +182,7 @@ type partij struct {
 	contactnaam map[string]string
 	naam        string
 	werkteVoor  string // partij uuid
+	post        *Correspondentieadres
 }
 
 type digitaalAdres struct {
@@ -233,7 +246,7 @@ func (s *Server) AddPersoon(in Persoon) string {
 func (s *Server) AddOrganisatie(in Organisatie) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := &partij{soort: "organisatie", taal: in.Taal, actief: !in.Inactief, naam: in.Naam}
+	p := &partij{soort: "organisatie", taal: in.Taal, actief: !in.Inactief, naam: in.Naam, post: in.Correspondentie}
 	s.addPartij(p, in.Adressen)
 	if in.Vestigingsnummer != "" {
 		var parent string
@@ -496,7 +509,7 @@ func (s *Server) renderPartij(p *partij, expand map[string]bool) map[string]any 
 		"voorkeurstaal":           p.taal,
 		"indicatieActief":         p.actief,
 		"bezoekadres":             nil,
-		"correspondentieadres":    nil,
+		"correspondentieadres":    renderPost(p.post),
 		"partijIdentificatie":     ident,
 	}
 	if len(expand) > 0 {
@@ -517,6 +530,21 @@ func (s *Server) renderPartij(p *partij, expand map[string]bool) map[string]any 
 		out["_expand"] = ex
 	}
 	return out
+}
+
+func renderPost(a *Correspondentieadres) any {
+	if a == nil {
+		return nil
+	}
+	var nr any
+	if a.Huisnummer > 0 {
+		nr = a.Huisnummer
+	}
+	return map[string]any{
+		"nummeraanduidingId": "", "straatnaam": a.Straatnaam, "huisnummer": nr,
+		"huisnummertoevoeging": a.Huisnummertoevoeging, "postcode": a.Postcode, "stad": a.Stad,
+		"adresregel1": a.Adresregel1, "adresregel2": a.Adresregel2, "adresregel3": a.Adresregel3, "land": a.Land,
+	}
 }
 
 func volledigeNaam(c map[string]string) string {
