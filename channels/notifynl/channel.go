@@ -2,10 +2,18 @@ package notifynl
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+)
+
+// A recipient without an address is a permanent failure for the channel: no
+// retry gives them one.
+var (
+	errNoEmail = errors.New("no email address")
+	errNoPhone = errors.New("no phone number")
 )
 
 // channel is the email or SMS channel on one Client.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -263,10 +262,3 @@ func (c *Client) do(ctx context.Context, op, method, path string, in any, want i
 	}
 	return nil
 }
-
-// errNoAddress and friends are permanent for the channel: no retry gives a
-// recipient an address.
-var (
-	errNoEmail = errors.New("no email address")
-	errNoPhone = errors.New("no phone number")
-)
