@@ -1,0 +1,197 @@
+// Package bus owns Koerier's message bus: the watermill Publisher and
+// Subscriber that carry messages between the pipeline stages, on one of two
+// backends chosen by configuration: an embedded SQLite Pub/Sub (the default,
+// a single file, no servers) or RabbitMQ (durable quorum queues, publisher
+// confirms, dead-lettering). It also owns delayed delivery (SetDelay,
+// SetNotBefore), which both backends honour on Publish, so a stage that must
+// retry later re-publishes with a due time and acks instead of holding a
+// worker.
+//
+// The bus moves opaque payloads and string metadata. It must not know what
+// is inside them: it imports nothing of Koerier's router, rules, channels or
+// event types, and it never logs payloads (they carry personal data).
+package bus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// Backends.
+const (
+	BackendSQLite = "sqlite"
+	BackendAMQP   = "amqp"
+)
+
+// Options selects and configures the backend. Zero values work: they give
+// the SQLite backend with its defaults, except that SQLitePath must be set.
+type Options struct {
+	// Backend is "sqlite" (default) or "amqp".
+	Backend string
+
+	// Topics are declared at start-up (RabbitMQ: queues, delay queues and
+	// the dead-letter queue). A message published to a topic that was never
+	// declared is lost on RabbitMQ, so list every topic a stage consumes.
+	Topics []string
+
+	// MaxDeliveries sends a message to DeadLetterTopic after this many
+	// deliveries without an ack (RabbitMQ: quorum queue x-delivery-limit).
+	// Default 10; negative means no limit.
+	MaxDeliveries int
+	// DeadLetterTopic defaults to "koerier.deadletter".
+	DeadLetterTopic string
+
+	// SQLitePath is the database file of the SQLite backend.
+	SQLitePath string
+	// VisibilityTimeout, NackDelay and PollInterval: see SQLiteConfig.
+	VisibilityTimeout time.Duration
+	NackDelay         time.Duration
+	PollInterval      time.Duration
+
+	// AMQPURL is the RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672/.
+	AMQPURL string
+	// Prefetch is the QoS prefetch count per subscription. Default 1: a
+	// subscription holds one message at a time anyway, and a higher value
+	// only hides messages from other replicas.
+	Prefetch int
+	// ChannelPoolSize is the number of publishing channels. Default 8.
+	ChannelPoolSize int
+	// ClassicQueues declares classic durable queues instead of quorum
+	// queues, for brokers that cannot run quorum queues. MaxDeliveries is
+	// then not enforced by the broker.
+	ClassicQueues bool
+	// DelayBuckets are the fixed TTLs of the delay queues per topic.
+	// Default DefaultDelayBuckets.
+	DelayBuckets []time.Duration
+	// DeadLetterOnNack makes a Nack dead-letter the message at once
+	// (watermill-amqp NoRequeueOnNack). Off by default, because the
+	// watermill-amqp subscriber nacks every in-flight message when it is
+	// closed, which would dead-letter messages on every shutdown; with it
+	// off a Nack requeues and MaxDeliveries bounds the retries.
+	DeadLetterOnNack bool
+}
+
+func (o *Options) setDefaults() {
+	if o.Backend == "" {
+		o.Backend = BackendSQLite
+	}
+	if o.MaxDeliveries == 0 {
+		o.MaxDeliveries = 10
+	}
+	if o.MaxDeliveries < 0 {
+		o.MaxDeliveries = 0
+	}
+	if o.DeadLetterTopic == "" {
+		o.DeadLetterTopic = DefaultDeadLetterTopic
+	}
+	if o.Prefetch <= 0 {
+		o.Prefetch = 1
+	}
+	if o.ChannelPoolSize <= 0 {
+		o.ChannelPoolSize = 8
+	}
+	if len(o.DelayBuckets) == 0 {
+		o.DelayBuckets = DefaultDelayBuckets
+	}
+}
+
+// Bus is the configured backend. Publisher and Subscriber are safe for
+// concurrent use; every Subscribe call is one competing consumer.
+type Bus struct {
+	Publisher  message.Publisher
+	Subscriber message.Subscriber
+
+	backend string
+	ping    func(ctx context.Context) error
+	declare func(ctx context.Context, topics ...string) error
+	pending func(ctx context.Context, topic string) (int, error)
+	closers []func() error
+}
+
+// New builds the bus from o and declares o.Topics. The context bounds
+// start-up only.
+func New(ctx context.Context, o Options, logger watermill.LoggerAdapter) (*Bus, error) {
+	o.setDefaults()
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	var (
+		b   *Bus
+		err error
+	)
+	switch o.Backend {
+	case BackendSQLite:
+		b, err = newSQLiteBus(o, logger)
+	case BackendAMQP:
+		b, err = newAMQPBus(ctx, o, logger)
+	default:
+		return nil, fmt.Errorf("bus: unknown backend %q: use %q or %q", o.Backend, BackendSQLite, BackendAMQP)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := b.Declare(ctx, o.Topics...); err != nil {
+		_ = b.Close()
+		return nil, err
+	}
+	return b, nil
+}
+
+func newSQLiteBus(o Options, logger watermill.LoggerAdapter) (*Bus, error) {
+	s, err := NewSQLite(SQLiteConfig{
+		Path:              o.SQLitePath,
+		VisibilityTimeout: o.VisibilityTimeout,
+		NackDelay:         o.NackDelay,
+		PollInterval:      o.PollInterval,
+		MaxDeliveries:     o.MaxDeliveries,
+		DeadLetterTopic:   o.DeadLetterTopic,
+	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	pub, sub := s.Publisher(), s.Subscriber()
+	return &Bus{
+		Publisher:  pub,
+		Subscriber: sub,
+		backend:    BackendSQLite,
+		ping:       s.Ping,
+		declare:    func(context.Context, ...string) error { return nil },
+		pending:    s.Pending,
+		closers:    []func() error{sub.Close, pub.Close, s.Close},
+	}, nil
+}
+
+// Backend names the backend in use.
+func (b *Bus) Backend() string { return b.backend }
+
+// Ping reports whether the bus can accept a publish now; /readyz uses it.
+func (b *Bus) Ping(ctx context.Context) error { return b.ping(ctx) }
+
+// Declare prepares topics for publishing and consuming. New declares
+// Options.Topics already; call Declare for topics known only later.
+func (b *Bus) Declare(ctx context.Context, topics ...string) error {
+	return b.declare(ctx, topics...)
+}
+
+// Pending returns how many messages wait on topic (queue depth), for the
+// queue-lag metric.
+func (b *Bus) Pending(ctx context.Context, topic string) (int, error) {
+	return b.pending(ctx, topic)
+}
+
+// Close closes the subscriber (handing unacked messages back), the
+// publisher and the backend, in that order.
+func (b *Bus) Close() error {
+	var errs []error
+	for _, c := range b.closers {
+		if err := c(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,35 @@
+package bus
+
+import (
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+)
+
+// MetaNotBefore is the metadata key that holds a message's due time
+// (RFC 3339, UTC). Both backends honour it on Publish.
+const MetaNotBefore = "koerier_not_before"
+
+// SetDelay makes msg due d from now. Publish it as usual: the bus keeps it
+// back without holding a consumer.
+func SetDelay(msg *message.Message, d time.Duration) {
+	SetNotBefore(msg, time.Now().Add(d))
+}
+
+// SetNotBefore makes msg due at t. A t in the past makes it due at once.
+func SetNotBefore(msg *message.Message, t time.Time) {
+	msg.Metadata.Set(MetaNotBefore, t.UTC().Format(time.RFC3339Nano))
+}
+
+// NotBefore returns the due time set by SetDelay or SetNotBefore.
+func NotBefore(msg *message.Message) (time.Time, bool) {
+	v := msg.Metadata.Get(MetaNotBefore)
+	if v == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return t, true
+}
