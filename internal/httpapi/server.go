@@ -1,0 +1,372 @@
+// Package httpapi is Koerier's HTTP front door: the ingest endpoints that
+// turn an Open Notificaties callback (POST /api/v1/notificaties), an event
+// from a non-ZGW system (POST /api/v1/events) or a CloudEvent
+// (POST /api/v1/cloudevents) into an event.Inbound on the bus, plus
+// /healthz, /readyz and a place to mount authenticated handlers (Notify
+// callbacks, admin API).
+//
+// Ingest answers within Open Notificaties' timeout and never loses an
+// accepted notification: it publishes durably first and only then marks the
+// notification as seen and answers 2xx. It knows the bus only as a watermill
+// Publisher and state only as a store.Store; it does not know the pipeline.
+package httpapi
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/store"
+)
+
+// DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0.
+const DefaultMaxBodyBytes = 1 << 20
+
+// SeenTTL is how long an accepted inbound id is remembered for dedup. Open
+// Notificaties gives up retrying after about a day; a week covers replays by
+// hand too.
+const SeenTTL = 7 * 24 * time.Hour
+
+// SeenKey is the store key under which ingest remembers an accepted inbound.
+func SeenKey(id string) string { return "inbound:" + id }
+
+// ReadyCheck is one dependency /readyz checks, e.g. the bus.
+type ReadyCheck struct {
+	Name  string
+	Check func(ctx context.Context) error
+}
+
+// Options configure a Server. Publisher and Store are required.
+type Options struct {
+	// Publisher is the bus; its Publish must return only when the message
+	// is durable (publisher confirms, SQLite commit).
+	Publisher message.Publisher
+	Store     store.Store
+
+	// Tokens are the Authorization header values accepted on
+	// /api/v1/notificaties and /api/v1/cloudevents, compared whole
+	// ("Token abc", "Bearer xyz"): the abonnement's auth value. No tokens
+	// means every request is refused.
+	Tokens []string
+	// SourceTokens maps a source system's name to the Authorization value
+	// it sends to /api/v1/events (and may send to /api/v1/cloudevents): the
+	// token identifies the source.
+	SourceTokens map[string]string
+	// AdminTokens are the Authorization values accepted by handlers
+	// mounted with MountAdmin.
+	AdminTokens []string
+
+	// MaxBodyBytes bounds a request body (default 1 MiB).
+	MaxBodyBytes int64
+	Logger       *slog.Logger
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+	// Ready lists the checks /readyz runs besides the store's Ping.
+	Ready []ReadyCheck
+	// ReadyTimeout bounds all checks of one /readyz call (default 3s).
+	ReadyTimeout time.Duration
+	// Meter records ingest counters (default no-op).
+	Meter metric.Meter
+}
+
+// Server is Koerier's HTTP handler. Create it with New; mount extra handlers
+// with Mount or MountAdmin before serving.
+type Server struct {
+	o       Options
+	mux     *http.ServeMux
+	log     *slog.Logger
+	metrics *metrics
+	tokens  [][sha256.Size]byte
+	sources []sourceToken
+	admin   [][sha256.Size]byte
+}
+
+type sourceToken struct {
+	name string
+	sum  [sha256.Size]byte
+}
+
+// New builds the server and registers its routes.
+func New(o Options) *Server {
+	if o.MaxBodyBytes <= 0 {
+		o.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.ReadyTimeout <= 0 {
+		o.ReadyTimeout = 3 * time.Second
+	}
+	s := &Server{
+		o:       o,
+		mux:     http.NewServeMux(),
+		log:     o.Logger.With("component", "httpapi"),
+		metrics: newMetrics(o.Meter),
+		tokens:  hashAll(o.Tokens),
+		admin:   hashAll(o.AdminTokens),
+	}
+	for name, tok := range o.SourceTokens {
+		if tok != "" {
+			s.sources = append(s.sources, sourceToken{name: name, sum: sha256.Sum256([]byte(tok))})
+		}
+	}
+	s.mux.HandleFunc("GET /healthz", s.healthz)
+	s.mux.HandleFunc("GET /readyz", s.readyz)
+	s.mux.HandleFunc("POST /api/v1/notificaties", s.notificaties)
+	s.registerPhase2()
+	return s
+}
+
+// ServeHTTP implements http.Handler. A panic in any handler becomes a 500
+// problem instead of a dropped connection.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(v))
+			WriteProblem(w, http.StatusInternalServerError, "Internal error", "The request could not be handled.")
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// Mount registers h for pattern (http.ServeMux syntax, e.g.
+// "POST /api/v1/notify/callback") without any authentication: h must
+// authenticate itself, e.g. with RequireAuthorization.
+func (s *Server) Mount(pattern string, h http.Handler) { s.mux.Handle(pattern, h) }
+
+// MountAdmin registers h for pattern behind the admin tokens.
+func (s *Server) MountAdmin(pattern string, h http.Handler) {
+	s.mux.Handle(pattern, requireHashed(s.admin, h))
+}
+
+// RequireAuthorization wraps h so that it is reached only with an
+// Authorization header equal to one of tokens: 401 without the header, 403
+// with a wrong one.
+func RequireAuthorization(tokens []string, h http.Handler) http.Handler {
+	return requireHashed(hashAll(tokens), h)
+}
+
+func requireHashed(sums [][sha256.Size]byte, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !authorize(w, r, sums) {
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// authorize answers 401/403 and returns false unless the Authorization
+// header matches one of sums. Open Notificaties relies on exactly this when
+// it creates an abonnement: it posts a probe without the header and wants a
+// 401 or 403, then posts it with the header and wants a 204.
+func authorize(w http.ResponseWriter, r *http.Request, sums [][sha256.Size]byte) bool {
+	got := r.Header.Get("Authorization")
+	if got == "" {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="koerier"`)
+		WriteProblem(w, http.StatusUnauthorized, "Not authenticated", "The Authorization header is missing.")
+		return false
+	}
+	if matchToken(got, sums) < 0 {
+		WriteProblem(w, http.StatusForbidden, "Permission denied", "The Authorization header is not accepted.")
+		return false
+	}
+	return true
+}
+
+// matchToken returns the index of the token equal to header, or -1. Both
+// sides are hashed first so that the comparison takes the same time whatever
+// the lengths, and every token is compared so that the position of a match
+// does not show in the timing either.
+func matchToken(header string, sums [][sha256.Size]byte) int {
+	h := sha256.Sum256([]byte(header))
+	found := -1
+	for i := range sums {
+		if subtle.ConstantTimeCompare(h[:], sums[i][:]) == 1 && found < 0 {
+			found = i
+		}
+	}
+	return found
+}
+
+func hashAll(tokens []string) [][sha256.Size]byte {
+	out := make([][sha256.Size]byte, 0, len(tokens))
+	for _, t := range tokens {
+		if t != "" {
+			out = append(out, sha256.Sum256([]byte(t)))
+		}
+	}
+	return out
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), s.o.ReadyTimeout)
+	defer cancel()
+	checks := s.o.Ready
+	if s.o.Store != nil {
+		checks = append([]ReadyCheck{{Name: "store", Check: s.o.Store.Ping}}, checks...)
+	}
+	results := make(map[string]string, len(checks))
+	var failed []string
+	for _, c := range checks {
+		if err := c.Check(ctx); err != nil {
+			results[c.Name] = err.Error()
+			failed = append(failed, c.Name)
+			s.log.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
+			continue
+		}
+		results[c.Name] = "ok"
+	}
+	if len(failed) > 0 {
+		params := make([]InvalidParam, len(failed))
+		for i, name := range failed {
+			params[i] = InvalidParam{Name: name, Code: "unavailable", Reason: results[name]}
+		}
+		WriteProblem(w, http.StatusServiceUnavailable, "Not ready",
+			"Failing checks: "+strings.Join(failed, ", ")+".", params...)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "checks": results})
+}
+
+// readBody reads at most MaxBodyBytes; it answers 413 itself and returns
+// false when the body is larger.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, source string) ([]byte, bool) {
+	if r.ContentLength > s.o.MaxBodyBytes {
+		s.metrics.rejected(r.Context(), source, "too_large")
+		WriteProblem(w, http.StatusRequestEntityTooLarge, "Body too large",
+			fmt.Sprintf("The body is larger than %d bytes.", s.o.MaxBodyBytes))
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.o.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			s.metrics.rejected(r.Context(), source, "too_large")
+			WriteProblem(w, http.StatusRequestEntityTooLarge, "Body too large",
+				fmt.Sprintf("The body is larger than %d bytes.", s.o.MaxBodyBytes))
+			return nil, false
+		}
+		s.metrics.rejected(r.Context(), source, "read_error")
+		WriteProblem(w, http.StatusBadRequest, "Unreadable body", "The request body could not be read.")
+		return nil, false
+	}
+	return body, true
+}
+
+// writeValidation answers 400 for err (a *ValidationError or anything else).
+func (s *Server) writeValidation(w http.ResponseWriter, r *http.Request, source string, err error) {
+	s.metrics.rejected(r.Context(), source, "invalid")
+	var verr *ValidationError
+	if errors.As(err, &verr) {
+		WriteProblem(w, http.StatusBadRequest, "Invalid request body", verr.Error()+".", verr.Params...)
+		return
+	}
+	WriteProblem(w, http.StatusBadRequest, "Invalid request body", "The request body is not valid.")
+}
+
+func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
+	const source = event.SourceNotificaties
+	s.metrics.received(r.Context(), source)
+	if !s.authorizeIngest(w, r, source, s.tokens) {
+		return
+	}
+	body, ok := s.readBody(w, r, source)
+	if !ok {
+		return
+	}
+	n, err := ParseNotification(body)
+	if err != nil {
+		s.writeValidation(w, r, source, err)
+		return
+	}
+	// Open Notificaties sends kanaal "test" only to validate a callback URL
+	// while an abonnement is created or updated; it wants a plain 204.
+	if n.Kanaal == "test" {
+		s.metrics.probe(r.Context(), source)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	in := event.Inbound{
+		ID:           NotificationID(n),
+		Source:       source,
+		ReceivedAt:   s.o.Now().UTC(),
+		Notification: &n,
+	}
+	detail := fmt.Sprintf("notification %s %s %s", n.Kanaal, n.Resource, n.Actie)
+	// Open Notificaties counts only 204 as delivered.
+	s.accept(w, r, in, detail, http.StatusNoContent)
+}
+
+func (s *Server) authorizeIngest(w http.ResponseWriter, r *http.Request, source string, sums [][sha256.Size]byte) bool {
+	if r.Header.Get("Authorization") == "" {
+		s.metrics.rejected(r.Context(), source, "unauthenticated")
+	} else if matchToken(r.Header.Get("Authorization"), sums) < 0 {
+		s.metrics.rejected(r.Context(), source, "forbidden")
+	}
+	return authorize(w, r, sums)
+}
+
+// accept is the one path every inbound takes once it is authenticated and
+// valid: skip it when already seen, publish it durably, and only then
+// remember it and answer ok. Marking it seen before the publish succeeded
+// would lose it if the process died in between; publishing a duplicate when
+// the mark fails is harmless because every later stage is idempotent.
+func (s *Server) accept(w http.ResponseWriter, r *http.Request, in event.Inbound, detail string, ok int) {
+	ctx := r.Context()
+	key := SeenKey(in.ID)
+	if _, seen, err := s.o.Store.Get(ctx, key); err != nil {
+		s.log.WarnContext(ctx, "ingest: dedup lookup failed, publishing anyway", "inbound", in.ID, "err", err)
+	} else if seen {
+		s.metrics.duplicate(ctx, in.Source)
+		s.log.DebugContext(ctx, "ingest: duplicate", "inbound", in.ID, "source", in.Source)
+		w.WriteHeader(ok)
+		return
+	}
+
+	msg := message.NewMessage(in.ID, event.Marshal(in))
+	msg.SetContext(ctx)
+	msg.Metadata.Set("source", in.Source)
+	if err := s.o.Publisher.Publish(event.TopicInbound, msg); err != nil {
+		s.metrics.rejected(ctx, in.Source, "publish_failed")
+		s.log.ErrorContext(ctx, "ingest: publish failed", "inbound", in.ID, "source", in.Source, "err", err)
+		w.Header().Set("Retry-After", "30")
+		WriteProblem(w, http.StatusServiceUnavailable, "Temporarily unavailable",
+			"The message could not be queued; try again later.")
+		return
+	}
+
+	if err := s.o.Store.Set(ctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
+		s.log.WarnContext(ctx, "ingest: remember inbound failed", "inbound", in.ID, "err", err)
+	}
+	rec := store.Record{TraceID: in.ID, Stage: "ingest", Status: "accepted", Detail: detail, At: in.ReceivedAt}
+	if err := s.o.Store.Append(ctx, rec); err != nil {
+		s.log.WarnContext(ctx, "ingest: ledger append failed", "inbound", in.ID, "err", err)
+	}
+	s.metrics.accepted(ctx, in.Source)
+	s.log.InfoContext(ctx, "ingest: accepted", "inbound", in.ID, "source", in.Source, "detail", detail)
+	w.WriteHeader(ok)
+}
