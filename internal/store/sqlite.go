@@ -11,7 +11,7 @@ import (
 	"time"
 
 	// The pure-Go driver keeps the embedded default free of cgo.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 )
 
 // SQLite is the embedded backend: one database file that may be shared by
@@ -108,7 +108,6 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	}
 	q := url.Values{}
 	q.Add("_pragma", fmt.Sprintf("busy_timeout(%d)", cfg.busyTimeout.Milliseconds()))
-	q.Add("_pragma", "journal_mode(WAL)")
 	// NORMAL is durable in WAL mode against a process crash, which is the
 	// failure the embedded default promises to survive.
 	q.Add("_pragma", "synchronous(NORMAL)")
@@ -120,7 +119,11 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	if _, err := db.Exec(sqliteSchema); err != nil {
+	if err := enableWAL(db, cfg.busyTimeout); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	if err := createSchema(db); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: create schema: %w", path, err)
 	}
@@ -131,6 +134,56 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 		close(s.done)
 	}
 	return s, nil
+}
+
+// enableWAL switches the file to WAL mode, which then sticks to the file for
+// every later connection. It is done once here rather than per connection
+// because the switch needs an exclusive lock for which SQLite does not call
+// the busy handler: two processes opening a new file at once would otherwise
+// fail with SQLITE_BUSY. So this retries until the busy timeout.
+func enableWAL(db *sql.DB, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	backoff := time.Millisecond
+	for {
+		var mode string
+		err := db.QueryRow(`PRAGMA journal_mode=WAL`).Scan(&mode)
+		if err == nil {
+			if !strings.EqualFold(mode, "wal") {
+				return fmt.Errorf("enable WAL: the journal mode stayed %q (is the file on a network file system?)", mode)
+			}
+			return nil
+		}
+		if !isBusy(err) || time.Now().After(deadline) {
+			return fmt.Errorf("enable WAL: %w", err)
+		}
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 50*time.Millisecond)
+	}
+}
+
+func isBusy(err error) bool {
+	var e *sqlite.Error
+	// The primary result code is the low byte; 5 is SQLITE_BUSY, 6
+	// SQLITE_LOCKED.
+	return errors.As(err, &e) && (e.Code()&0xff == 5 || e.Code()&0xff == 6)
+}
+
+// createSchema runs in one immediate transaction: as loose statements, a
+// process that read the schema while another created it would fail with
+// SQLITE_BUSY at once, because waiting cannot refresh a stale snapshot.
+func createSchema(db *sql.DB) error {
+	tx, err := db.Begin()
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if _, err := tx.Exec(sqliteSchema); err != nil {
+		tx.Rollback()
+		return fmt.Errorf("exec: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
 }
 
 func (s *SQLite) nowNanos() int64 { return s.now().UnixNano() }
