@@ -17,6 +17,7 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/kvk"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 // DefaultLanguage is used when no registry says which language a recipient
@@ -167,6 +168,12 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 		rec.Unknown = true
 		rec.Sources[FactUnknown] = event.Source{Registry: strings.Join(r.asked(), ","), Note: "no registry asked knows this subject"}
 	}
+	// Masked here as well as by the logging handler: a logger without the
+	// masking handler must not leak either.
+	r.o.Logger.DebugContext(ctx, "klant: resolved recipient",
+		"kind", rec.Kind, "bsn", telemetry.MaskBSN(s.BSN), "email", telemetry.Mask(rec.Email), "phone", telemetry.Mask(rec.Phone),
+		"preferred", rec.PreferredChannel, "berichtenbox", string(rec.Berichtenbox), "postal", rec.PostalAddress != nil,
+		"unknown", rec.Unknown, "deceased", rec.Deceased, "contactpersonen", len(rec.Contactpersonen))
 	return rec, nil
 }
 

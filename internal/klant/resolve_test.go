@@ -259,6 +259,11 @@ func TestResolveWrongToken(t *testing.T) {
 func TestResolveDemo(t *testing.T) {
 	fake, client := newFake(t)
 	fake.SeedDemo()
+	ps, err := client.PartijenByIdentificator(context.Background(), klant.IDBSN, openklant.DemoBSNEnglish)
+	if err != nil || len(ps) != 1 {
+		t.Fatalf("%v %d", err, len(ps))
+	}
+	english := ps[0].URL
 	r := klant.NewResolver(klant.ResolverOptions{Klant: client})
 	cases := []struct {
 		subject            event.Subject
@@ -270,6 +275,7 @@ func TestResolveDemo(t *testing.T) {
 		{inwoner(openklant.DemoBSNPhone), "", "+31612345678", "sms", "nld", 0},
 		{inwoner(openklant.DemoBSNEnglish), "emily.clarke@example.org", "", "email", "eng", 0},
 		{event.Subject{Kind: event.KindBedrijf, KVK: openklant.DemoKVK}, "info@korenschoof.example", "", "email", "nld", 1},
+		{event.Subject{Kind: event.KindInwoner, PartijURL: english}, "emily.clarke@example.org", "", "email", "eng", 0},
 	}
 	for _, c := range cases {
 		got, err := r.Resolve(context.Background(), c.subject, klant.Need{Digital: true}, "")
