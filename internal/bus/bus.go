@@ -106,11 +106,12 @@ type Bus struct {
 	Publisher  message.Publisher
 	Subscriber message.Subscriber
 
-	backend string
-	ping    func(ctx context.Context) error
-	declare func(ctx context.Context, topics ...string) error
-	pending func(ctx context.Context, topic string) (int, error)
-	closers []func() error
+	backend    string
+	deadLetter string
+	ping       func(ctx context.Context) error
+	declare    func(ctx context.Context, topics ...string) error
+	pending    func(ctx context.Context, topic string) (int, error)
+	closers    []func() error
 }
 
 // New builds the bus from o and declares o.Topics. The context bounds
@@ -135,6 +136,7 @@ func New(ctx context.Context, o Options, logger watermill.LoggerAdapter) (*Bus, 
 	if err != nil {
 		return nil, err
 	}
+	b.deadLetter = o.DeadLetterTopic
 	if err := b.Declare(ctx, o.Topics...); err != nil {
 		_ = b.Close()
 		return nil, err
@@ -165,6 +167,9 @@ func newSQLiteBus(o Options, logger watermill.LoggerAdapter) (*Bus, error) {
 		closers:    []func() error{sub.Close, pub.Close, s.Close},
 	}, nil
 }
+
+// DeadLetterTopic is where messages go that exhausted MaxDeliveries.
+func (b *Bus) DeadLetterTopic() string { return b.deadLetter }
 
 // Backend names the backend in use.
 func (b *Bus) Backend() string { return b.backend }
