@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // Backend names accepted by Options.Backend.
@@ -17,18 +18,29 @@ type Options struct {
 	Backend    string
 	SQLitePath string
 	Redis      RedisOptions
+	// Now is the clock (default time.Now). For SQLite it also decides
+	// expiry; Redis expires by its own clock, so Now only stamps records
+	// appended without At there.
+	Now func() time.Time
 }
 
 // Open opens the backend that o names.
 func Open(ctx context.Context, o Options) (Store, error) {
 	switch o.Backend {
 	case "", BackendSQLite:
-		s, err := OpenSQLite(o.SQLitePath)
+		var opts []SQLiteOption
+		if o.Now != nil {
+			opts = append(opts, WithClock(o.Now))
+		}
+		s, err := OpenSQLite(o.SQLitePath, opts...)
 		if err != nil {
 			return nil, err
 		}
 		return s, nil
 	case BackendRedis:
+		if o.Redis.Now == nil {
+			o.Redis.Now = o.Now
+		}
 		r, err := OpenRedis(ctx, o.Redis)
 		if err != nil {
 			return nil, err

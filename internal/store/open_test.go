@@ -4,6 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -59,6 +60,41 @@ func TestOpen(t *testing.T) {
 			}
 			if err := s.Ping(ctx); err != nil {
 				t.Fatalf("Ping: %v", err)
+			}
+		})
+	}
+}
+
+// The clock given to Open stamps records appended without At, on both
+// backends.
+func TestOpenPassesClock(t *testing.T) {
+	ctx := context.Background()
+	at := time.Date(2026, 2, 3, 4, 5, 6, 7, time.UTC)
+	now := func() time.Time { return at }
+	tests := []struct {
+		name string
+		opts func(t *testing.T) store.Options
+	}{
+		{"sqlite", func(t *testing.T) store.Options {
+			return store.Options{SQLitePath: filepath.Join(t.TempDir(), "k.db"), Now: now}
+		}},
+		{"redis", func(t *testing.T) store.Options {
+			return store.Options{Backend: "redis", Redis: redisOptions(t), Now: now}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := store.Open(ctx, tt.opts(t))
+			if err != nil {
+				t.Fatalf("Open: %v", err)
+			}
+			defer s.Close()
+			if err := s.Append(ctx, store.Record{TraceID: "t", Stage: "ingest", Status: "accepted"}); err != nil {
+				t.Fatalf("Append: %v", err)
+			}
+			got, err := s.Trail(ctx, "t")
+			if err != nil || len(got) != 1 || !got[0].At.Equal(at) {
+				t.Fatalf("Trail = %+v, %v; want one record at %v", got, err, at)
 			}
 		})
 	}

@@ -39,6 +39,9 @@ type RedisOptions struct {
 	LedgerRetention time.Duration
 	// RecentLimit caps the list that Recent reads (default 10 000).
 	RecentLimit int
+	// Now stamps records appended without At (default time.Now). Expiry
+	// of claims and cache entries follows the Redis server's clock.
+	Now func() time.Time
 }
 
 // Redis is the scaled backend, shared by every replica. Claims are SET NX
@@ -50,6 +53,7 @@ type Redis struct {
 	prefix    string
 	retention time.Duration
 	recent    int
+	now       func() time.Time
 
 	closeOnce sync.Once
 	closeErr  error
@@ -71,6 +75,9 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	if o.RecentLimit <= 0 {
 		o.RecentLimit = DefaultRecentLimit
 	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
 	ro := &redis.Options{
 		Addr:     o.Addr,
 		Username: o.Username,
@@ -80,7 +87,7 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	if o.TLS {
 		ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
 	}
-	r := &Redis{c: redis.NewClient(ro), prefix: o.Prefix, retention: o.LedgerRetention, recent: o.RecentLimit}
+	r := &Redis{c: redis.NewClient(ro), prefix: o.Prefix, retention: o.LedgerRetention, recent: o.RecentLimit, now: o.Now}
 	if err := r.Ping(ctx); err != nil {
 		r.c.Close()
 		return nil, fmt.Errorf("store: open redis %s: %w", o.Addr, err)
@@ -115,14 +122,14 @@ func (r *Redis) Release(ctx context.Context, key string) error {
 	return nil
 }
 
-// Append implements Ledger. A record without At is stamped with the wall
-// clock; all times are stored in UTC.
+// Append implements Ledger. A record without At is stamped with
+// RedisOptions.Now; all times are stored in UTC.
 func (r *Redis) Append(ctx context.Context, rec Record) error {
 	if rec.TraceID == "" {
 		return errors.New("store: redis: append: the record has no trace id")
 	}
 	if rec.At.IsZero() {
-		rec.At = time.Now()
+		rec.At = r.now()
 	}
 	rec.At = rec.At.UTC()
 	b, err := json.Marshal(rec)

@@ -19,8 +19,9 @@ import (
 // WAL mode (readers never block the writer) and a busy timeout (a writer waits
 // for another process's write instead of failing at once).
 type SQLite struct {
-	db  *sql.DB
-	now func() time.Time
+	db        *sql.DB
+	now       func() time.Time
+	retention time.Duration
 
 	stop chan struct{}
 	done chan struct{}
@@ -36,6 +37,7 @@ type sqliteConfig struct {
 	now           func() time.Time
 	purgeInterval time.Duration
 	busyTimeout   time.Duration
+	retention     time.Duration
 }
 
 // WithClock makes the backend read the time from now instead of the wall
@@ -44,12 +46,20 @@ func WithClock(now func() time.Time) SQLiteOption {
 	return func(c *sqliteConfig) { c.now = now }
 }
 
-// WithPurgeInterval sets how often expired claims and cache entries are
-// deleted in the background (default one minute). Expired entries already
-// behave as absent; purging only keeps the file small. Zero or less disables
+// WithPurgeInterval sets how often expired claims and cache entries, and
+// ledger records past the retention, are deleted in the background (default
+// one minute). Expired claims and cache entries already behave as absent;
+// purging them only keeps the file small. Zero or less disables
 // the background purge; Purge can still be called.
 func WithPurgeInterval(d time.Duration) SQLiteOption {
 	return func(c *sqliteConfig) { c.purgeInterval = d }
+}
+
+// WithLedgerRetention sets how long a ledger record is kept after it was
+// appended (default 90 days, as for Redis); zero or less keeps records
+// forever. Old records are deleted by the purge.
+func WithLedgerRetention(d time.Duration) SQLiteOption {
+	return func(c *sqliteConfig) { c.retention = d }
 }
 
 // WithBusyTimeout sets how long a write waits for another connection or
@@ -75,13 +85,17 @@ CREATE TABLE IF NOT EXISTS ledger (
 	detail      TEXT NOT NULL DEFAULT '',
 	subject_ref TEXT NOT NULL DEFAULT '',
 	provider_id TEXT NOT NULL DEFAULT '',
-	at          INTEGER NOT NULL -- unix nanoseconds, UTC
+	at          INTEGER NOT NULL, -- unix nanoseconds, UTC
+	-- The backend's clock at Append, for retention: At may be a peer's
+	-- time (a delivery receipt), appended_at is ours.
+	appended_at INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ledger_trace_id ON ledger(trace_id);
 CREATE INDEX IF NOT EXISTS ledger_event_id ON ledger(event_id);
 CREATE INDEX IF NOT EXISTS ledger_delivery_id ON ledger(delivery_id);
 CREATE INDEX IF NOT EXISTS ledger_at ON ledger(at);
 CREATE INDEX IF NOT EXISTS ledger_subject_ref ON ledger(subject_ref);
+CREATE INDEX IF NOT EXISTS ledger_appended_at ON ledger(appended_at);
 CREATE TABLE IF NOT EXISTS cache (
 	key        TEXT PRIMARY KEY,
 	value      BLOB NOT NULL,
@@ -102,6 +116,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 		now:           time.Now,
 		purgeInterval: time.Minute,
 		busyTimeout:   10 * time.Second,
+		retention:     DefaultLedgerRetention,
 	}
 	for _, o := range opts {
 		o(&cfg)
@@ -127,7 +142,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 		db.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: create schema: %w", path, err)
 	}
-	s := &SQLite{db: db, now: cfg.now, stop: make(chan struct{}), done: make(chan struct{})}
+	s := &SQLite{db: db, now: cfg.now, retention: cfg.retention, stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg.purgeInterval > 0 {
 		go s.purgeLoop(cfg.purgeInterval)
 	} else {
@@ -232,14 +247,15 @@ func (s *SQLite) Append(ctx context.Context, r Record) error {
 	if r.TraceID == "" {
 		return errors.New("store: sqlite: append: the record has no trace id")
 	}
+	now := s.now()
 	at := r.At
 	if at.IsZero() {
-		at = s.now()
+		at = now
 	}
 	_, err := s.db.ExecContext(ctx, `
-INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, at.UnixNano())
+INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at, appended_at)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, at.UnixNano(), now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("store: sqlite: append to ledger: %w", err)
 	}
@@ -364,10 +380,16 @@ func (s *SQLite) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// Purge deletes expired claims and cache entries. They already behave as
-// absent; purging only reclaims space. The ledger is never purged here.
+// Purge deletes expired claims and cache entries, which already behave as
+// absent, and ledger records appended longer ago than the retention.
 func (s *SQLite) Purge(ctx context.Context) error {
 	now := s.nowNanos()
+	if s.retention > 0 {
+		cutoff := s.now().Add(-s.retention).UnixNano()
+		if _, err := s.db.ExecContext(ctx, `DELETE FROM ledger WHERE appended_at < ?`, cutoff); err != nil {
+			return fmt.Errorf("store: sqlite: purge old ledger records: %w", err)
+		}
+	}
 	if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
 		return fmt.Errorf("store: sqlite: purge expired claims: %w", err)
 	}

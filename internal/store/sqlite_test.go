@@ -134,7 +134,18 @@ func TestSQLitePurge(t *testing.T) {
 	ctx := context.Background()
 	clk := &clock{now: time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)}
 	path := filepath.Join(t.TempDir(), "koerier.db")
-	s := openSQLite(t, path, store.WithClock(clk.Now), store.WithPurgeInterval(0))
+	s := openSQLite(t, path, store.WithClock(clk.Now), store.WithPurgeInterval(0), store.WithLedgerRetention(2*time.Minute))
+	// Retention counts from Append, not from At: a receipt with an old At
+	// appended now is kept.
+	old := store.Record{TraceID: "old", Stage: "ingest", Status: "accepted", At: clk.Now()}
+	if err := s.Append(ctx, old); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	clk.Advance(time.Minute)
+	recent := store.Record{TraceID: "recent", Stage: "deliver", Status: "delivered", At: clk.Now().Add(-time.Hour)}
+	if err := s.Append(ctx, recent); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
 	for _, k := range []string{"a", "b"} {
 		if _, err := s.Claim(ctx, k, time.Minute); err != nil {
 			t.Fatalf("Claim: %v", err)
@@ -149,7 +160,7 @@ func TestSQLitePurge(t *testing.T) {
 	if err := s.Set(ctx, "kept", []byte("kept"), 0); err != nil {
 		t.Fatalf("Set: %v", err)
 	}
-	clk.Advance(time.Minute)
+	clk.Advance(time.Minute + time.Nanosecond)
 	if err := s.Purge(ctx); err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
@@ -158,11 +169,14 @@ func TestSQLitePurge(t *testing.T) {
 	tests := []struct {
 		table string
 		want  int
-	}{{"claims", 1}, {"cache", 1}}
+	}{{"claims", 1}, {"cache", 1}, {"ledger", 1}}
 	for _, tt := range tests {
 		if got := countRows(t, path, tt.table); got != tt.want {
 			t.Errorf("rows in %s after Purge = %d, want %d", tt.table, got, tt.want)
 		}
+	}
+	if got, err := s.Trail(ctx, "recent"); err != nil || len(got) != 1 {
+		t.Errorf("Trail(recent) after Purge = %+v, %v; want the record kept", got, err)
 	}
 }
 
