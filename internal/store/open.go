@@ -18,6 +18,9 @@ type Options struct {
 	Backend    string
 	SQLitePath string
 	Redis      RedisOptions
+	// LedgerRetention is how long ledger records are kept (default 90
+	// days), on either backend; Redis.LedgerRetention, when set, wins.
+	LedgerRetention time.Duration
 	// Now is the clock (default time.Now). For SQLite it also decides
 	// expiry; Redis expires by its own clock, so Now only stamps records
 	// appended without At there.
@@ -32,6 +35,9 @@ func Open(ctx context.Context, o Options) (Store, error) {
 		if o.Now != nil {
 			opts = append(opts, WithClock(o.Now))
 		}
+		if o.LedgerRetention > 0 {
+			opts = append(opts, WithLedgerRetention(o.LedgerRetention))
+		}
 		s, err := OpenSQLite(o.SQLitePath, opts...)
 		if err != nil {
 			return nil, err
@@ -40,6 +46,9 @@ func Open(ctx context.Context, o Options) (Store, error) {
 	case BackendRedis:
 		if o.Redis.Now == nil {
 			o.Redis.Now = o.Now
+		}
+		if o.Redis.LedgerRetention <= 0 {
+			o.Redis.LedgerRetention = o.LedgerRetention
 		}
 		r, err := OpenRedis(ctx, o.Redis)
 		if err != nil {

@@ -99,3 +99,23 @@ func TestOpenPassesClock(t *testing.T) {
 		})
 	}
 }
+
+func TestOpenPassesLedgerRetentionToSQLite(t *testing.T) {
+	ctx := context.Background()
+	clk := &clock{now: time.Date(2026, 2, 3, 4, 5, 6, 0, time.UTC)}
+	s, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "k.db"), Now: clk.Now, LedgerRetention: time.Minute})
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	if err := s.Append(ctx, store.Record{TraceID: "t", Stage: "ingest", Status: "accepted"}); err != nil {
+		t.Fatalf("Append: %v", err)
+	}
+	clk.Advance(time.Minute + time.Nanosecond)
+	if err := s.(*store.SQLite).Purge(ctx); err != nil {
+		t.Fatalf("Purge: %v", err)
+	}
+	if got, err := s.Trail(ctx, "t"); err != nil || len(got) != 0 {
+		t.Fatalf("Trail after the retention = %+v, %v; want none", got, err)
+	}
+}
