@@ -26,6 +26,7 @@ type world struct {
 	demo openzaak.Demo
 	obj  *objecten.Server
 	e    *Enricher
+	cfg  Config
 	now  time.Time
 	// taakURLs maps a verbatim taak object file to where the fake serves it.
 	taakURLs map[string]string
@@ -98,7 +99,7 @@ func newWorld(t *testing.T, mutate ...func(*Config)) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.e = e
+	w.e, w.cfg = e, cfg
 	return w
 }
 
