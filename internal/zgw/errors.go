@@ -59,6 +59,9 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	if e.ClientID == "" {
+		return fmt.Sprintf("zgw: %s answered %d: check the api token configured for this api root", e.APIRoot, e.Status)
+	}
 	return fmt.Sprintf("zgw: %s answered %d for client id %q: check the client id, secret and autorisaties configured for this api root", e.APIRoot, e.Status, e.ClientID)
 }
 
