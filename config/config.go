@@ -305,11 +305,17 @@ func Parse(file string, src []byte, lookup func(string) (string, bool)) (Config,
 		return Config{}, yamlError(file, err)
 	}
 	cfg.File = file
-	cfg.applyDerivedDefaults()
-	if err := cfg.Validate(); err != nil {
+	if err := Finish(&cfg); err != nil {
 		return Config{}, err
 	}
 	return cfg, nil
+}
+
+// Finish applies the defaults that derive from other keys and validates;
+// callers that build a Config in code (the demo, tests) call it too.
+func Finish(cfg *Config) error {
+	cfg.applyDerivedDefaults()
+	return cfg.Validate()
 }
 
 // yamlError rewrites yaml.v3's "yaml: line 12: field foo not found in type

@@ -78,6 +78,8 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 			}
 			return "permanent", nil
 		}
+		rec.Status, rec.Detail = "deadletter", fmt.Sprintf("%s gaf een fout die opnieuw proberen niet oplost (configuratie?): %v", name, err)
+		_ = r.record(ctx, rec)
 		return "error", deadLetter("channel-error", fmt.Errorf("%s: %w", name, err))
 	}
 	rec.Status, rec.ProviderID = "sent", receipt.ProviderID

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/attribute"
@@ -76,7 +75,18 @@ func (r *Router) settleOutcome(ctx context.Context, o event.Outcome) (string, er
 	if err := r.record(ctx, rec); err != nil {
 		return "error", err
 	}
-	if err := r.publish(ctx, event.DeliveryTopic(nd.Channel), nd.ID, event.Marshal(nd), time.Time{}); err != nil {
+	// The next channel has its own quiet hours (an SMS at night waits).
+	due := r.d.Rules.Current().HoldUntil(d.Decision.Rule, nd.Channel, r.d.Now())
+	next1 := rec
+	next1.Status, next1.DeliveryID, next1.Channel = "decided", nd.ID, nd.Channel
+	next1.Detail = fmt.Sprintf("terugval: %s is stap %d van het kanaalplan", nd.Channel, next+1)
+	if !due.IsZero() {
+		next1.Detail += fmt.Sprintf("; wacht tot %s (quiet_hours)", due.In(amsterdam).Format("02-01 15:04"))
+	}
+	if err := r.record(ctx, next1); err != nil {
+		return "error", err
+	}
+	if err := r.publish(ctx, event.DeliveryTopic(nd.Channel), nd.ID, event.Marshal(nd), due); err != nil {
 		return "error", temporary(err)
 	}
 	r.markDone(ctx, "settled:"+o.DeliveryID)

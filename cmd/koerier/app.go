@@ -111,7 +111,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
 	if cfg.Notify.CallbackToken != "" {
-		a.api.Mount("POST /api/v1/callbacks/notify", notifynl.CallbackHandler("Bearer "+cfg.Notify.CallbackToken, a.publishOutcome))
+		a.api.Mount("POST /api/v1/callbacks/notify", notifynl.CallbackHandler(cfg.Notify.CallbackToken, a.publishOutcome))
 	}
 	a.mountAdmin()
 	return a, nil
