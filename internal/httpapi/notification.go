@@ -75,15 +75,25 @@ func ParseTime(s string) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	for _, l := range zonedLayouts {
 		if t, err := time.Parse(l, s); err == nil {
-			return t.UTC(), nil
+			return saneTime(t, s)
 		}
 	}
 	for _, l := range naiveLayouts {
 		if t, err := time.ParseInLocation(l, s, amsterdam); err == nil {
-			return t.UTC(), nil
+			return saneTime(t, s)
 		}
 	}
 	return time.Time{}, fmt.Errorf("httpapi: parse time: %q is not an ISO 8601 date-time", truncate(s, 40))
+}
+
+// saneTime rejects years no ZGW system writes; year 0 in Amsterdam would
+// also become year -1 in UTC, which cannot be encoded as JSON on the bus.
+func saneTime(t time.Time, s string) (time.Time, error) {
+	t = t.UTC()
+	if t.Year() < 1900 || t.Year() > 9998 {
+		return time.Time{}, fmt.Errorf("httpapi: parse time: %q is out of range", truncate(s, 40))
+	}
+	return t, nil
 }
 
 // Maximum lengths from the Notificaties API Message schema.

@@ -37,7 +37,7 @@ func TestParseTime(t *testing.T) {
 			t.Errorf("ParseTime(%q) = %v, want %v in UTC", tt.in, got, tt.want)
 		}
 	}
-	for _, bad := range []string{"", "gisteren", "2025-03-15", "15-03-2025 10:00", "2025-13-01T00:00:00Z", "1742032867"} {
+	for _, bad := range []string{"", "gisteren", "2025-03-15", "15-03-2025 10:00", "2025-13-01T00:00:00Z", "1742032867", "0000-01-01 0:00:00", "9999-12-31T23:59:59-01:00"} {
 		if _, err := ParseTime(bad); err == nil {
 			t.Errorf("ParseTime(%q) succeeded, want an error", bad)
 		}

@@ -128,7 +128,8 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("POST /api/v1/notificaties", s.notificaties)
-	s.registerPhase2()
+	s.mux.HandleFunc("POST /api/v1/events", s.events)
+	s.mux.HandleFunc("POST /api/v1/cloudevents", s.cloudevents)
 	return s
 }
 
@@ -330,21 +331,38 @@ func (s *Server) authorizeIngest(w http.ResponseWriter, r *http.Request, source 
 	return authorize(w, r, sums)
 }
 
-// accept is the one path every inbound takes once it is authenticated and
-// valid: skip it when already seen, publish it durably, and only then
-// remember it and answer ok. Marking it seen before the publish succeeded
-// would lose it if the process died in between; publishing a duplicate when
-// the mark fails is harmless because every later stage is idempotent.
+// accept runs ingest for one inbound and answers: ok (with a JSON body
+// unless ok is 204) when it was accepted or already seen, 503 when the bus
+// refused it.
 func (s *Server) accept(w http.ResponseWriter, r *http.Request, in event.Inbound, detail string, ok int) {
-	ctx := r.Context()
+	what, err := s.ingest(r.Context(), in, detail)
+	if err != nil {
+		writeUnavailable(w)
+		return
+	}
+	writeAccepted(w, ok, in.ID, what)
+}
+
+func writeUnavailable(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "30")
+	WriteProblem(w, http.StatusServiceUnavailable, "Temporarily unavailable",
+		"The message could not be queued; try again later.")
+}
+
+// ingest is the one path every inbound takes once it is authenticated and
+// valid: skip it when already seen, publish it durably, and only then
+// remember it. Marking it seen before the publish succeeded would lose it if
+// the process died in between; publishing a duplicate when the mark fails is
+// harmless because every later stage is idempotent. It returns "accepted" or
+// "duplicate", or the publish error.
+func (s *Server) ingest(ctx context.Context, in event.Inbound, detail string) (string, error) {
 	key := SeenKey(in.ID)
 	if _, seen, err := s.o.Store.Get(ctx, key); err != nil {
 		s.log.WarnContext(ctx, "ingest: dedup lookup failed, publishing anyway", "inbound", in.ID, "err", err)
 	} else if seen {
 		s.metrics.duplicate(ctx, in.Source)
 		s.log.DebugContext(ctx, "ingest: duplicate", "inbound", in.ID, "source", in.Source)
-		w.WriteHeader(ok)
-		return
+		return "duplicate", nil
 	}
 
 	msg := message.NewMessage(in.ID, event.Marshal(in))
@@ -353,10 +371,7 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, in event.Inbound
 	if err := s.o.Publisher.Publish(event.TopicInbound, msg); err != nil {
 		s.metrics.rejected(ctx, in.Source, "publish_failed")
 		s.log.ErrorContext(ctx, "ingest: publish failed", "inbound", in.ID, "source", in.Source, "err", err)
-		w.Header().Set("Retry-After", "30")
-		WriteProblem(w, http.StatusServiceUnavailable, "Temporarily unavailable",
-			"The message could not be queued; try again later.")
-		return
+		return "", fmt.Errorf("httpapi: publish inbound: %w", err)
 	}
 
 	if err := s.o.Store.Set(ctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
@@ -368,5 +383,22 @@ func (s *Server) accept(w http.ResponseWriter, r *http.Request, in event.Inbound
 	}
 	s.metrics.accepted(ctx, in.Source)
 	s.log.InfoContext(ctx, "ingest: accepted", "inbound", in.ID, "source", in.Source, "detail", detail)
-	w.WriteHeader(ok)
+	return "accepted", nil
+}
+
+// AcceptedResponse is the body of a 202 from /api/v1/events: the inbound id
+// is what an admin looks the trail up by.
+type AcceptedResponse struct {
+	ID     string `json:"id"`
+	Status string `json:"status"` // accepted or duplicate
+}
+
+func writeAccepted(w http.ResponseWriter, status int, id, what string) {
+	if status == http.StatusNoContent {
+		w.WriteHeader(status)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(AcceptedResponse{ID: id, Status: what})
 }

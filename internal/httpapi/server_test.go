@@ -22,79 +22,6 @@ import (
 	"github.com/mijnservices/koerier/internal/store"
 )
 
-// memStore is a minimal in-memory store.Store for these tests only, until
-// the SQLite store is available to every helper's commits.
-type memStore struct {
-	mu      sync.Mutex
-	kv      map[string][]byte
-	records []store.Record
-	pingErr error
-}
-
-func newMemStore() *memStore { return &memStore{kv: map[string][]byte{}} }
-
-func (m *memStore) Claim(ctx context.Context, key string, ttl time.Duration) (bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if _, ok := m.kv["claim:"+key]; ok {
-		return false, nil
-	}
-	m.kv["claim:"+key] = nil
-	return true, nil
-}
-
-func (m *memStore) Release(ctx context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.kv, "claim:"+key)
-	return nil
-}
-
-func (m *memStore) Append(ctx context.Context, r store.Record) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.records = append(m.records, r)
-	return nil
-}
-
-func (m *memStore) Trail(ctx context.Context, id string) ([]store.Record, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	var out []store.Record
-	for _, r := range m.records {
-		if r.TraceID == id || r.EventID == id || r.DeliveryID == id {
-			out = append(out, r)
-		}
-	}
-	return out, nil
-}
-
-func (m *memStore) Recent(ctx context.Context, limit int) ([]store.Record, error) { return nil, nil }
-
-func (m *memStore) Get(ctx context.Context, key string) ([]byte, bool, error) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.kv[key]
-	return v, ok, nil
-}
-
-func (m *memStore) Set(ctx context.Context, key string, val []byte, ttl time.Duration) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.kv[key] = val
-	return nil
-}
-
-func (m *memStore) Delete(ctx context.Context, key string) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	delete(m.kv, key)
-	return nil
-}
-
-func (m *memStore) Ping(ctx context.Context) error { return m.pingErr }
-func (m *memStore) Close() error                   { return nil }
-
 const testToken = "Token s3cret-abonnement"
 
 var fixedNow = time.Date(2025, 3, 15, 10, 1, 8, 0, time.UTC)
@@ -106,7 +33,7 @@ var fixedNow = time.Date(2025, 3, 15, 10, 1, 8, 0, time.UTC)
 type harness struct {
 	srv    *Server
 	pubsub *gochannel.GoChannel
-	store  *memStore
+	store  *store.SQLite
 
 	mu  sync.Mutex
 	got []*message.Message
@@ -120,7 +47,11 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st := newMemStore()
+	st, err := store.OpenSQLite(filepath.Join(t.TempDir(), "store.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
 	o := Options{
 		Publisher:    ps,
 		Store:        st,
@@ -145,7 +76,14 @@ func newHarness(t *testing.T, mod func(*Options)) *harness {
 }
 
 func (h *harness) do(method, path, auth, contentType string, body []byte) *httptest.ResponseRecorder {
+	return h.doHeaders(method, path, auth, contentType, nil, body)
+}
+
+func (h *harness) doHeaders(method, path, auth, contentType string, headers map[string]string, body []byte) *httptest.ResponseRecorder {
 	req := httptest.NewRequest(method, path, bytes.NewReader(body))
+	for k, v := range headers {
+		req.Header.Set(k, v)
+	}
 	if auth != "" {
 		req.Header.Set("Authorization", auth)
 	}
@@ -155,6 +93,16 @@ func (h *harness) do(method, path, auth, contentType string, body []byte) *httpt
 	rec := httptest.NewRecorder()
 	h.srv.ServeHTTP(rec, req)
 	return rec
+}
+
+// ledger returns every ledger record so far.
+func (h *harness) ledger(t *testing.T) []store.Record {
+	t.Helper()
+	recs, err := h.store.Recent(context.Background(), 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
 }
 
 // published returns, and forgets, what has been published so far.
@@ -178,7 +126,7 @@ func (h *harness) published(t *testing.T) []event.Inbound {
 	return out
 }
 
-func readTestdata(t *testing.T, name string) []byte {
+func readTestdata(t testing.TB, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("testdata", name))
 	if err != nil {
@@ -255,8 +203,8 @@ func TestNotificatiesStatusCodes(t *testing.T) {
 			if got := len(h.published(t)); got != tt.wantPublish {
 				t.Fatalf("published %d messages, want %d", got, tt.wantPublish)
 			}
-			if tt.wantPublish == 0 && len(h.store.records) != 0 {
-				t.Fatalf("ledger has %d records for a request that was not accepted", len(h.store.records))
+			if recs := h.ledger(t); tt.wantPublish == 0 && len(recs) != 0 {
+				t.Fatalf("ledger has %d records for a request that was not accepted", len(recs))
 			}
 		})
 	}
@@ -321,7 +269,7 @@ func TestNotificatiesPublishFailure(t *testing.T) {
 	if _, ok, _ := h.store.Get(context.Background(), SeenKey(NotificationID(n))); ok {
 		t.Fatal("a notification that was not published is marked seen: a retry would be dropped")
 	}
-	if len(h.store.records) != 0 {
+	if len(h.ledger(t)) != 0 {
 		t.Fatal("ledger records an unpublished notification as accepted")
 	}
 }
@@ -371,7 +319,7 @@ func TestHealthAndReadiness(t *testing.T) {
 	busDown := errors.New("amqp: dial tcp 127.0.0.1:5672: connection refused")
 	tests := []struct {
 		name       string
-		storeErr   error
+		storeDown  bool
 		busErr     error
 		path       string
 		want       int
@@ -380,14 +328,16 @@ func TestHealthAndReadiness(t *testing.T) {
 		{name: "healthz", path: "/healthz", busErr: busDown, want: 200},
 		{name: "ready", path: "/readyz", want: 200},
 		{name: "bus down", path: "/readyz", busErr: busDown, want: 503, wantFailed: []string{"bus"}},
-		{name: "both down", path: "/readyz", busErr: busDown, storeErr: errors.New("database is locked"), want: 503, wantFailed: []string{"store", "bus"}},
+		{name: "both down", path: "/readyz", busErr: busDown, storeDown: true, want: 503, wantFailed: []string{"store", "bus"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHarness(t, func(o *Options) {
 				o.Ready = []ReadyCheck{{Name: "bus", Check: func(context.Context) error { return tt.busErr }}}
 			})
-			h.store.pingErr = tt.storeErr
+			if tt.storeDown {
+				_ = h.store.Close()
+			}
 			rec := h.do("GET", tt.path, "", "", nil)
 			if rec.Code != tt.want {
 				t.Fatalf("status = %d, want %d: %s", rec.Code, tt.want, rec.Body)

@@ -1,3 +1,0 @@
-package httpapi
-
-func (s *Server) registerPhase2() {}
