@@ -10,9 +10,11 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/google/uuid"
 
+	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 )
 
@@ -211,4 +213,17 @@ func CommunityTaak(titel, status, zaakUUID, verloopdatum, idType, idValue string
 		"identificatie":     map[string]any{"type": idType, "value": idValue},
 		"verwerker_taak_id": "bestand",
 	}
+}
+
+// Notification returns the Notificaties API message the Objecten API would
+// send for actie (create, update, partial_update, destroy) on the object at
+// objectURL.
+func (s *Server) Notification(actie, objectURL string, at time.Time) event.Notification {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := event.Notification{Kanaal: "objecten", HoofdObject: objectURL, Resource: "object", ResourceURL: objectURL, Actie: actie, Aanmaakdatum: at.UTC(), Kenmerken: map[string]string{}}
+	if o, ok := s.objects[objectURL[strings.LastIndexByte(objectURL, '/')+1:]]; ok {
+		n.Kenmerken["objectType"] = o.Type
+	}
+	return n
 }

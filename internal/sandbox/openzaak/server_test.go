@@ -113,3 +113,17 @@ func TestComputedFieldsAndFilters(t *testing.T) {
 		t.Errorf("unknown zaak: %d", code)
 	}
 }
+
+func TestNotificationLikeOpenZaak(t *testing.T) {
+	s, _, d := newServer(t)
+	at := time.Date(2025, 3, 15, 10, 1, 7, 0, time.UTC)
+	n := s.Notification("create", s.ZakenRoot()+"/statussen/"+ExampleStatusUUID, at)
+	if n.Kanaal != "zaken" || n.Resource != "status" || n.HoofdObject != d.ZaakInwoner.URL || n.Kenmerken["zaaktype"] != d.Zaaktype.URL ||
+		n.Kenmerken["bronorganisatie"] != "002220647" || n.Kenmerken["vertrouwelijkheidaanduiding"] != "openbaar" || n.Kenmerken["zaaktype.catalogus"] == "" {
+		t.Errorf("status notification %+v", n)
+	}
+	n = s.Notification("create", d.BesluitIO.URL, at)
+	if n.Kanaal != "besluiten" || n.Resource != "besluitinformatieobject" || n.HoofdObject != d.Besluit.URL || n.Kenmerken["besluittype"] != d.Besluittype.URL {
+		t.Errorf("besluitinformatieobject notification %+v", n)
+	}
+}
