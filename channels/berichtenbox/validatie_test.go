@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -15,33 +16,31 @@ import (
 	"github.com/mijnservices/koerier/internal/httpclient"
 	fakebb "github.com/mijnservices/koerier/internal/sandbox/berichtenbox"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
+	"github.com/mijnservices/koerier/internal/store"
 )
 
-type memCache struct {
+// spyCache is the real SQLite store recording the keys and TTLs it gets.
+type spyCache struct {
+	*store.SQLite
 	mu   sync.Mutex
-	m    map[string][]byte
 	ttls map[string]time.Duration
 }
 
-func (c *memCache) Get(_ context.Context, k string) ([]byte, bool, error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok, nil
+func newSpyCache(t *testing.T) *spyCache {
+	t.Helper()
+	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "koerier.db"), store.WithPurgeInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return &spyCache{SQLite: db, ttls: map[string]time.Duration{}}
 }
 
-func (c *memCache) Set(_ context.Context, k string, v []byte, ttl time.Duration) error {
+func (c *spyCache) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[k], c.ttls[k] = v, ttl
-	return nil
-}
-
-func (c *memCache) Delete(_ context.Context, k string) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, k)
-	return nil
+	c.ttls[k] = ttl
+	c.mu.Unlock()
+	return c.SQLite.Set(ctx, k, v, ttl)
 }
 
 const leverancier = "00000001234567890000"
@@ -144,7 +143,7 @@ func TestShortWindowNeverExceedsTheLimit(t *testing.T) {
 }
 
 func TestAnswersAreCached(t *testing.T) {
-	cache := &memCache{m: map[string][]byte{}, ttls: map[string]time.Duration{}}
+	cache := newSpyCache(t)
 	fake, v := setup(t, berichtenbox.ValidatorOptions{Cache: cache, CacheTTL: 24 * time.Hour})
 	c := v.ForBerichtType(fakebb.DemoBerichtType)
 	for i := 0; i < 3; i++ {

@@ -3,6 +3,7 @@ package klant_test
 import (
 	"context"
 	"net/http/httptest"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -16,47 +17,55 @@ import (
 	fakebrp "github.com/mijnservices/koerier/internal/sandbox/brp"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
+	"github.com/mijnservices/koerier/internal/store"
 )
 
-// memCache is a store.Cache that remembers the keys it was given, so the
-// test can check that no BSN is used as a key. TTLs are recorded, not
-// enforced: expiry is the store's own conformance suite's business.
-type memCache struct {
+// spyCache is the real SQLite store with a clock the test moves, and a
+// record of the keys and TTLs it was given, so the test can check that no
+// BSN is used as a key.
+type spyCache struct {
+	*store.SQLite
 	mu   sync.Mutex
-	m    map[string][]byte
 	ttls map[string]time.Duration
+	now  time.Time
 }
 
-func newMemCache() *memCache {
-	return &memCache{m: map[string][]byte{}, ttls: map[string]time.Duration{}}
+func newSpyCache(t *testing.T) *spyCache {
+	t.Helper()
+	c := &spyCache{ttls: map[string]time.Duration{}, now: time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)}
+	db, err := store.OpenSQLite(filepath.Join(t.TempDir(), "koerier.db"), store.WithClock(c.clock), store.WithPurgeInterval(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	c.SQLite = db
+	return c
 }
 
-func (c *memCache) Get(_ context.Context, k string) ([]byte, bool, error) {
+func (c *spyCache) clock() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	v, ok := c.m[k]
-	return v, ok, nil
+	return c.now
 }
 
-func (c *memCache) Set(_ context.Context, k string, v []byte, ttl time.Duration) error {
+func (c *spyCache) advance(d time.Duration) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.m[k], c.ttls[k] = v, ttl
-	return nil
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
 }
 
-func (c *memCache) Delete(_ context.Context, k string) error {
+func (c *spyCache) Set(ctx context.Context, k string, v []byte, ttl time.Duration) error {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	delete(c.m, k)
-	return nil
+	c.ttls[k] = ttl
+	c.mu.Unlock()
+	return c.SQLite.Set(ctx, k, v, ttl)
 }
 
-func (c *memCache) keys() []string {
+func (c *spyCache) keys() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var out []string
-	for k := range c.m {
+	for k := range c.ttls {
 		out = append(out, k)
 	}
 	return out
@@ -153,7 +162,7 @@ func TestResolveCaches(t *testing.T) {
 	fb, bc := newBRP(t)
 	fok, kc := newFake(t)
 	fok.SeedDemo()
-	cache := newMemCache()
+	cache := newSpyCache(t)
 	r := klant.NewResolver(klant.ResolverOptions{Klant: kc, BRP: bc, Cache: cache, KlantCacheTTL: time.Minute, BRPCacheTTL: 2 * time.Minute})
 	for i := 0; i < 3; i++ {
 		if _, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true, Postal: true}, ""); err != nil {
@@ -178,8 +187,17 @@ func TestResolveCaches(t *testing.T) {
 		t.Fatalf("TTLs %v, want 1m for Open Klant and 2m for BRP", ttls)
 	}
 
+	// After Open Klant's TTL, Open Klant is asked again and BRP is not.
+	cache.advance(90 * time.Second)
+	if _, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true, Postal: true}, ""); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := len(fb.Requests()), len(fok.Requests()); n != 1 || m != 2 {
+		t.Fatalf("after 90s: BRP called %d times, Open Klant %d times; want 1 and 2", n, m)
+	}
+
 	// TTL 0 disables caching.
-	r = klant.NewResolver(klant.ResolverOptions{Klant: kc, Cache: newMemCache()})
+	r = klant.NewResolver(klant.ResolverOptions{Klant: kc, Cache: newSpyCache(t)})
 	fok.ResetRequests()
 	for i := 0; i < 2; i++ {
 		if _, err := r.Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, ""); err != nil {

@@ -235,6 +235,13 @@ func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need
 		}
 	}
 	for _, p := range primary {
+		if p.IndicatieGeheimhouding != nil && *p.IndicatieGeheimhouding {
+			rec.Secrecy = true
+			rec.Sources[FactSecrecy] = event.Source{Registry: RegistryOpenKlant, Record: p.URL, Note: "indicatieGeheimhouding"}
+			break
+		}
+	}
+	for _, p := range primary {
 		if t := strings.ToLower(strings.TrimSpace(p.Voorkeurstaal)); len(t) == 3 {
 			rec.Language = t
 			rec.Sources[FactLanguage] = event.Source{Registry: RegistryOpenKlant, Record: p.URL, Note: "voorkeurstaal"}

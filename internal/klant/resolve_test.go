@@ -5,6 +5,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
@@ -243,6 +244,59 @@ func TestResolveErrorsAreClassified(t *testing.T) {
 				t.Fatalf("error names the BSN: %v", err)
 			}
 		})
+	}
+}
+
+func TestResolvePeerFaults(t *testing.T) {
+	cases := []struct {
+		name string
+		rule fault.Rule
+	}{
+		{"malformed answer", fault.Rule{Status: 200, Body: "<html>proxy</html>", ContentType: "text/html"}},
+		{"timeout", fault.Rule{Delay: time.Minute}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fake := openklant.NewServer(openklant.Options{})
+			ts := httptest.NewServer(fake)
+			// Close unblocks the delayed handler before the server shuts down.
+			t.Cleanup(func() { ts.CloseClientConnections(); ts.Close() })
+			fake.SetBaseURL(ts.URL)
+			fake.SeedDemo()
+			fake.Faults.Add(c.rule)
+			client := klant.NewClient(fake.BaseURL(), openklant.DefaultToken, httpclient.New(httpclient.Options{RetryMax: -1, Timeout: 50 * time.Millisecond}))
+			_, err := klant.NewResolver(klant.ResolverOptions{Klant: client}).Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, "")
+			if tmp, _ := channels.IsTemporary(err); !tmp {
+				t.Fatalf("want a temporary error, got %v", err)
+			}
+		})
+	}
+}
+
+func TestResolveWithoutExpand(t *testing.T) {
+	fake, client := newFakeWith(t, openklant.Options{NoExpand: true})
+	fake.SeedDemo()
+	got, err := klant.NewResolver(klant.ResolverOptions{Klant: client}).Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, "")
+	if err != nil || got.Email != "jan.jansen@example.com" || got.PreferredChannel != "email" {
+		t.Fatalf("got %q %q, %v", got.Email, got.PreferredChannel, err)
+	}
+	n := 0
+	for _, r := range fake.Requests() {
+		if strings.Contains(r.Path, "/digitaleadressen/") {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d digitaal adres fetches, want 1", n)
+	}
+}
+
+func TestResolveGeheimhouding(t *testing.T) {
+	fake, client := newFake(t)
+	fake.AddPersoon(openklant.Persoon{BSN: "999993653", Geheim: true})
+	got, err := klant.NewResolver(klant.ResolverOptions{Klant: client}).Resolve(context.Background(), inwoner("999993653"), klant.Need{}, "")
+	if err != nil || !got.Secrecy || got.Sources[klant.FactSecrecy].Registry != "openklant" {
+		t.Fatalf("secrecy %v source %+v, %v", got.Secrecy, got.Sources[klant.FactSecrecy], err)
 	}
 }
 

@@ -36,6 +36,9 @@ type Options struct {
 	BaseURL string
 	// PageSize is the default page size (default 100, as Open Klant).
 	PageSize int
+	// NoExpand ignores `expand`, as Open Klant releases before expand
+	// support did: clients must then fetch digitale adressen one by one.
+	NoExpand bool
 }
 
 // Request is one request the fake received.
@@ -55,6 +58,7 @@ type Server struct {
 	token     string
 	base      string
 	pageSize  int
+	noExpand  bool
 	partijen  []*partij // in creation order
 	adressen  map[string]*digitaalAdres
 	idents    []*identificator
@@ -77,6 +81,7 @@ func NewServer(o Options) *Server {
 		token:    o.Token,
 		base:     strings.TrimRight(o.BaseURL, "/"),
 		pageSize: o.PageSize,
+		noExpand: o.NoExpand,
 		adressen: map[string]*digitaalAdres{},
 	}
 	s.handler = s.Faults.Wrap(http.HandlerFunc(s.serve))
@@ -135,6 +140,8 @@ type Persoon struct {
 	Taal                                           string
 	// Inactief sets indicatieActief false.
 	Inactief bool
+	// Geheim sets indicatieGeheimhouding.
+	Geheim   bool
 	Adressen []Adres
 }
 
@@ -183,6 +190,7 @@ type partij struct {
 	naam        string
 	werkteVoor  string // partij uuid
 	post        *Correspondentieadres
+	geheim      bool
 }
 
 type digitaalAdres struct {
@@ -231,7 +239,7 @@ func (s *Server) addIdent(p *partij, objecttype, soort, id, register, sub string
 func (s *Server) AddPersoon(in Persoon) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	p := &partij{soort: "persoon", taal: in.Taal, actief: !in.Inactief, contactnaam: map[string]string{
+	p := &partij{soort: "persoon", taal: in.Taal, actief: !in.Inactief, geheim: in.Geheim, contactnaam: map[string]string{
 		"voorletters": in.Voorletters, "voornaam": in.Voornaam, "voorvoegselAchternaam": in.Voorvoegsel, "achternaam": in.Achternaam,
 	}}
 	s.addPartij(p, in.Adressen)
@@ -328,6 +336,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	path = strings.TrimRight(path, "/")
 	q := r.URL.Query()
 	expand := expandSet(q.Get("expand"))
+	s.mu.Lock()
+	if s.noExpand {
+		expand = map[string]bool{}
+	}
+	s.mu.Unlock()
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -505,7 +518,7 @@ func (s *Server) renderPartij(p *partij, expand map[string]bool) map[string]any 
 		"voorkeursRekeningnummer": nil,
 		"partijIdentificatoren":   idents,
 		"soortPartij":             p.soort,
-		"indicatieGeheimhouding":  nil,
+		"indicatieGeheimhouding":  geheim(p.geheim),
 		"voorkeurstaal":           p.taal,
 		"indicatieActief":         p.actief,
 		"bezoekadres":             nil,
@@ -530,6 +543,14 @@ func (s *Server) renderPartij(p *partij, expand map[string]bool) map[string]any 
 		out["_expand"] = ex
 	}
 	return out
+}
+
+// geheim renders indicatieGeheimhouding, which is null when not given.
+func geheim(b bool) any {
+	if b {
+		return true
+	}
+	return nil
 }
 
 func renderPost(a *Correspondentieadres) any {
