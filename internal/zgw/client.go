@@ -24,6 +24,10 @@ type API struct {
 	// ClientID and Secret for a ZGW JWT.
 	ClientID string
 	Secret   string
+	// UserID and UserRepresentation go into the JWT for Open Zaak's audit
+	// trail (defaults: the client id and "Koerier").
+	UserID             string
+	UserRepresentation string
 	// Token for APIs that use `Authorization: Token <token>` (Objecten).
 	Token string
 }
@@ -82,7 +86,7 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	case api.Token != "":
 		r.Header.Set("Authorization", "Token "+api.Token)
 	case api.ClientID != "":
-		tok, err := Credentials{ClientID: api.ClientID, Secret: api.Secret}.Token(t.c.now())
+		tok, err := Credentials{ClientID: api.ClientID, Secret: api.Secret, UserID: api.UserID, UserRepresentation: api.UserRepresentation}.Token(t.c.now())
 		if err != nil {
 			return nil, err
 		}
