@@ -184,7 +184,8 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 	r.Throttle = d.throttle
 	recips := d.recipients
 	var nameNode, messageNode, whenNode, matchNode *yaml.Node
-	var hasChannels bool
+	var hasChannels, hasSkip bool
+	errsBefore := len(*c.errs)
 	ok := p.mapping(n, "a rule", ruleKeys, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
@@ -198,6 +199,7 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 			whenNode = v
 			r.when, _ = p.str(v, "when")
 		case "skip":
+			hasSkip = true
 			r.Skip, _ = p.boolean(v, "skip")
 		case "reason":
 			r.Reason, _ = p.str(v, "reason")
@@ -275,7 +277,7 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 	switch {
 	case r.Skip && messageNode != nil:
 		p.errf(messageNode, "a skip rule sends nothing; remove message or skip", "rule %s has both skip: true and a message", label)
-	case !r.Skip && messageNode == nil:
+	case !r.Skip && messageNode == nil && !hasSkip:
 		p.errf(n, "add message: <name> to send something, or skip: true to send nothing", "rule %s has neither a message nor skip: true", label)
 	case r.Skip && hasChannels:
 		p.errf(n, "a skip rule sends nothing; remove channels", "rule %s has both skip: true and channels", label)
@@ -314,14 +316,12 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 	}
 
 	if !r.Skip && r.Message != "" {
-		c.checkMessage(p, messageNode, r, label)
+		// After an error in this rule (a misspelt channels key, an unknown
+		// channel) its plan is not what the admin meant, so checking
+		// templates against it would only add confusing errors.
+		c.checkMessage(p, messageNode, r, label, len(*c.errs) == errsBefore)
 	}
-	r.planSet = map[string]bool{}
-	for _, plan := range r.Plans {
-		for _, ch := range plan {
-			r.planSet[ch] = true
-		}
-	}
+	r.renderExplanations()
 	return r
 }
 
@@ -428,10 +428,13 @@ func (c *compiler) exprError(p *parser, n *yaml.Node, label, src string, err err
 
 // checkMessage enforces that the message exists and has a template for
 // every channel the rule's plans can send it on.
-func (c *compiler) checkMessage(p *parser, at *yaml.Node, r *Rule, label string) {
+func (c *compiler) checkMessage(p *parser, at *yaml.Node, r *Rule, label string, checkTemplates bool) {
 	m, ok := c.rs.messages[r.Message]
 	if !ok {
 		p.errf(at, suggest(r.Message, c.rs.Messages(), "define it under messages:"), "rule %s uses unknown message %q", label, r.Message)
+		return
+	}
+	if !checkTemplates || m.bad {
 		return
 	}
 	var missing, adds []string

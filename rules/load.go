@@ -485,6 +485,8 @@ func (p *parser) throttle(n *yaml.Node, what string) (*Throttle, bool) {
 // parseMessage parses one entry of `messages:`.
 func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 	m := &Message{Name: name, Pos: p.pos(k), Variants: map[string]map[string]Template{defaultLanguage: {}}}
+	before := len(*p.errs)
+	defer func() { m.bad = len(*p.errs) > before }()
 	v = resolve(v)
 	if v.Kind != yaml.MappingNode {
 		p.errf(v, "give the message at least one channel, e.g. email: {notify_template: <uuid>}", "message %q must be a mapping of channels, not %s", name, kindName(v))
@@ -514,7 +516,7 @@ func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 			p.errf(ck, languageHint(key), "unknown channel or language %q in message %q", key, name)
 		}
 	}
-	if len(m.Variants[defaultLanguage]) == 0 {
+	if len(m.Variants[defaultLanguage]) == 0 && len(*p.errs) == before {
 		p.errf(k, "every message needs its Dutch (nld) templates at the top level; other languages fall back to them", "message %q has no nld template for any channel", name)
 	}
 	return m

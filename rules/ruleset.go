@@ -70,6 +70,9 @@ type Message struct {
 	// Variants maps language -> channel -> template. The nld variant holds
 	// the message's top-level channel templates.
 	Variants map[string]map[string]Template
+	// bad is set when a template failed to parse; rules using the message
+	// are then not checked against it, to avoid a cascade of errors.
+	bad bool
 }
 
 // Template is what a channel needs to render one message: a Notify template
@@ -129,7 +132,7 @@ type Rule struct {
 	match    map[string][]string // shorthand, for shadow analysis
 	when     string
 	roleMask uint8
-	planSet  map[string]bool
+	explain  explanations
 }
 
 // Rules returns the rules in evaluation order.
