@@ -50,6 +50,22 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 	if !ok {
 		return "no-channel", deadLetter("unknown-channel", fmt.Errorf("no channel %q is configured", name))
 	}
+	if d.Decision.Grouped && d.Step == 0 && r.d.Timing != nil && r.d.Timing.Grouper != nil {
+		latest, err := r.d.Timing.Grouper.Latest(ctx, r.subjectRef(d.Recipient.Subject), d.ZaakURL, d.EventID)
+		if err != nil {
+			return "error", temporary(fmt.Errorf("group window: %w", err))
+		}
+		if !latest {
+			rec := store.Record{TraceID: d.InboundID, EventID: d.EventID, DeliveryID: d.ID, Stage: "deliver", Channel: name,
+				Rule: d.Decision.Rule, SubjectRef: r.subjectRef(d.Recipient.Subject), Status: "skipped",
+				Detail: "samengevoegd (group_window): over deze zaak kwam binnen het venster een nieuwere gebeurtenis; alleen die wordt verstuurd"}
+			if err := r.record(ctx, rec); err != nil {
+				return "error", err
+			}
+			r.markDone(ctx, "sent:"+d.ID)
+			return "grouped", nil
+		}
+	}
 	first, err := r.d.Store.Claim(ctx, "lease:"+d.ID, leaseTTL)
 	if err != nil {
 		return "error", temporary(fmt.Errorf("claim lease: %w", err))

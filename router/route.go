@@ -29,11 +29,6 @@ type RecipientResolver interface {
 	Resolve(ctx context.Context, s event.Subject, need klant.Need, zaakIdentificatie string) (event.Recipient, error)
 }
 
-// Timing applies group windows and throttles (rules.Timing); optional.
-type Timing interface {
-	Apply(ctx context.Context, m *rules.Match, d *event.Decision, ev *event.Event, recipientRef string) error
-}
-
 // route handles koerier.events: per subject of the event, resolve the
 // recipient, let the rules decide, and put the first delivery of the plan
 // on its channel's topic (held until quiet hours or a group window end).
@@ -109,7 +104,9 @@ func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.
 			if err := r.d.Timing.Apply(ctx, m, &dec, ev, ref); err != nil {
 				return "error", temporary(fmt.Errorf("timing: %w", err))
 			}
+			dec.Grouped = !dec.Skip && m.Rule != nil && m.Rule.GroupWindow > 0 && ev.Zaak != nil && ev.Zaak.URL != ""
 		}
+		r.dropUnconfigured(&dec)
 		rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Rule: dec.Rule, SubjectRef: ref,
 			Detail: strings.Join(dec.Explanation, " ")}
 		if dec.Skip || len(dec.Plan) == 0 {
@@ -154,7 +151,33 @@ func (r *Router) newDelivery(ev *event.Event, rcp event.Recipient, dec event.Dec
 		Personalisation: personalisation(ev, rcp),
 		CreatedAt:       r.d.Now().UTC(),
 	}
+	if ev.Zaak != nil {
+		d.ZaakURL = ev.Zaak.URL
+	}
 	return r.nextDelivery(d, 0)
+}
+
+// dropUnconfigured removes channels from the plan that this installation
+// has no channel for (e.g. no Berichtenbox connection), with a reason the
+// admin can read, so a fallback never lands on a channel that cannot work.
+func (r *Router) dropUnconfigured(dec *event.Decision) {
+	if dec.Skip {
+		return
+	}
+	plan := dec.Plan[:0:0]
+	for _, ch := range dec.Plan {
+		if _, ok := r.d.Channels.Get(ch); ok {
+			plan = append(plan, ch)
+			continue
+		}
+		dec.Skipped = append(dec.Skipped, event.ChannelSkip{Channel: ch, Reason: "kanaal niet geconfigureerd in deze installatie"})
+		dec.Explanation = append(dec.Explanation, ch+" vervalt: dit kanaal is in deze installatie niet geconfigureerd.")
+	}
+	dec.Plan = plan
+	if len(plan) == 0 {
+		dec.Skip = true
+		dec.Reason = "geen van de kanalen in het plan is beschikbaar"
+	}
 }
 
 // nextDelivery moves d to step of its plan: channel, id and template.

@@ -25,6 +25,7 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
+	"github.com/mijnservices/koerier/rules"
 )
 
 // Deps are the parts the pipeline is built from.
@@ -35,11 +36,12 @@ type Deps struct {
 	Enricher   Enricher
 	Rules      RuleSource
 	Recipients RecipientResolver
-	Timing     Timing
-	Channels   *channels.Registry
-	Logger     *slog.Logger
-	Tracer     trace.Tracer
-	Meter      metric.Meter
+	// Timing applies group windows and throttles; nil disables both.
+	Timing   *rules.Timing
+	Channels *channels.Registry
+	Logger   *slog.Logger
+	Tracer   trace.Tracer
+	Meter    metric.Meter
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 }

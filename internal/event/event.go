@@ -309,6 +309,9 @@ type Decision struct {
 	Explanation []string `json:"explanation,omitempty"`
 	// HoldUntil delays sending (quiet hours, group window); zero means now.
 	HoldUntil time.Time `json:"holdUntil,omitempty"`
+	// Grouped is true when a group window applies: when the hold ends, only
+	// the latest event about the zaak for this recipient is sent.
+	Grouped bool `json:"grouped,omitempty"`
 }
 
 // Delivery is one attempt to reach one recipient on one channel. It is the
@@ -319,6 +322,8 @@ type Delivery struct {
 	EventID   string `json:"eventId"`
 	InboundID string `json:"inboundId"`
 	Channel   string `json:"channel"`
+	// ZaakURL is the zaak the event is about (group window key).
+	ZaakURL string `json:"zaakUrl,omitempty"`
 	// Step is the index of Channel in Decision.Plan.
 	Step      int       `json:"step"`
 	Decision  Decision  `json:"decision"`
