@@ -38,7 +38,7 @@ func TestRaadpleeg(t *testing.T) {
 	}{
 		{name: "normal", bsn: fakebrp.DemoNormal, found: true, nameLine: "J. Jansen", lines: []string{"Dorpsstraat 1", "1234 AB  ONS DORP"}},
 		{name: "deceased", bsn: fakebrp.DemoDeceased, found: true, deceased: true},
-		{name: "secrecy and curatele", bsn: fakebrp.DemoSecrecy, found: true, secrecy: true, curatele: true, nameLine: "A. Bos", lines: []string{"Molenweg 3", "1234 AB  ONS DORP"}},
+		{name: "secrecy and curatele", bsn: fakebrp.DemoSecrecy, found: true, secrecy: true, curatele: true, nameLine: "K. Bos", lines: []string{"Molenweg 3", "1234 AB  ONS DORP"}},
 		{name: "abroad", bsn: fakebrp.DemoAbroad, found: true, abroad: true, nameLine: "E. Clarke", lines: []string{"10 Baker Street", "London NW1 6XE"}, land: "Verenigd Koninkrijk"},
 		{name: "registered in error", bsn: fakebrp.DemoFout, found: true, noPost: true},
 		{name: "unknown", bsn: "999999990", found: false},

@@ -107,12 +107,12 @@ const (
 func (s *Server) SeedDemo() {
 	s.Add(Persoon{BSN: DemoNormal, VolledigeNaam: "Jan Jansen", Aanschrijfwijze: "J. Jansen", Aanhef: "Geachte heer Jansen",
 		Adresregels: []string{"Dorpsstraat 1", "1234 AB  ONS DORP"}})
-	s.Add(Persoon{BSN: DemoNormal2, VolledigeNaam: "Fatima el Amrani", Aanschrijfwijze: "F. el Amrani", Aanhef: "Geachte mevrouw El Amrani",
+	s.Add(Persoon{BSN: DemoNormal2, VolledigeNaam: "Anna de Vries", Aanschrijfwijze: "A. de Vries", Aanhef: "Geachte mevrouw De Vries",
 		Adresregels: []string{"Kerkplein 12 A", "5678 CD  ONS DORP"}})
 	s.Add(Persoon{BSN: DemoAbroad, VolledigeNaam: "Emily Clarke", Aanschrijfwijze: "E. Clarke", Aanhef: "Geachte mevrouw Clarke",
 		Adresregels: []string{"10 Baker Street", "London NW1 6XE"}, LandCode: "6039", LandOmschrijving: "Verenigd Koninkrijk", Opschorting: "E"})
-	s.Add(Persoon{BSN: DemoDeceased, VolledigeNaam: "Piet de Vries", Opschorting: "O", OverlijdenDatum: "2025-03-01"})
-	s.Add(Persoon{BSN: DemoSecrecy, VolledigeNaam: "Anna Bos", Aanschrijfwijze: "A. Bos", Aanhef: "Geachte mevrouw Bos",
+	s.Add(Persoon{BSN: DemoDeceased, VolledigeNaam: "Piet Smit", Opschorting: "O", OverlijdenDatum: "2025-03-01"})
+	s.Add(Persoon{BSN: DemoSecrecy, VolledigeNaam: "Kees Bos", Aanschrijfwijze: "K. Bos", Aanhef: "Geachte heer Bos",
 		Adresregels: []string{"Molenweg 3", "1234 AB  ONS DORP"}, Geheimhouding: true, Curatele: true})
 	s.Add(Persoon{BSN: DemoFout, VolledigeNaam: "Karel Dijk", Opschorting: "F"})
 }

@@ -296,11 +296,11 @@ const (
 func (s *Server) SeedDemo() {
 	s.AddPersoon(Persoon{BSN: DemoBSNEmail, Voorletters: "J.", Voornaam: "Jan", Achternaam: "Jansen", Taal: "nld",
 		Adressen: []Adres{{Soort: "email", Adres: "jan.jansen@example.com", Omschrijving: "privé", Standaard: true, Voorkeur: true}}})
-	s.AddPersoon(Persoon{BSN: DemoBSNPhone, Voornaam: "Fatima", Voorvoegsel: "el", Achternaam: "Amrani", Taal: "nld",
+	s.AddPersoon(Persoon{BSN: DemoBSNPhone, Voornaam: "Anna", Voorvoegsel: "de", Achternaam: "Vries", Taal: "nld",
 		Adressen: []Adres{{Soort: "telefoonnummer", Adres: "0612345678", Omschrijving: "mobiel", Standaard: true, Voorkeur: true}}})
 	s.AddPersoon(Persoon{BSN: DemoBSNEnglish, Voornaam: "Emily", Achternaam: "Clarke", Taal: "eng",
 		Adressen: []Adres{{Soort: "email", Adres: "emily.clarke@example.org", Standaard: true, Voorkeur: true}}})
-	s.AddPersoon(Persoon{BSN: DemoBSNNoAddress, Voornaam: "Piet", Voorvoegsel: "de", Achternaam: "Vries", Taal: "nld"})
+	s.AddPersoon(Persoon{BSN: DemoBSNNoAddress, Voornaam: "Piet", Achternaam: "Smit", Taal: "nld"})
 	org := s.AddOrganisatie(Organisatie{KVK: DemoKVK, Naam: "Bakkerij De Korenschoof B.V.", Taal: "nld",
 		Adressen: []Adres{{Soort: "email", Adres: "info@korenschoof.example", Standaard: true, Voorkeur: true}}})
 	s.AddContactpersoon(org, Contactpersoon{Voornaam: "Sanne", Achternaam: "Bakker", Taal: "nld",
