@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/mijnservices/koerier/internal/event"
@@ -199,7 +200,11 @@ func (e *Enricher) subjects(ctx context.Context, in event.Inbound, zaakURL strin
 			continue
 		}
 		s.Role = role
-		subjects = append(subjects, s)
+		// Open Zaak does not stop a rol being registered twice; one
+		// message per person and role is enough.
+		if !slices.Contains(subjects, s) {
+			subjects = append(subjects, s)
+		}
 	}
 	if initiators == 0 {
 		if in.Attempt < len(e.cfg.RolBackoff) {

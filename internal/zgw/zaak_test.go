@@ -64,6 +64,10 @@ func TestSubjectsFromRollen(t *testing.T) {
 			{Role: event.RoleInitiator, Kind: event.KindInwoner, BSN: "999990627", Name: "Anna de Vries"},
 			{Role: event.RoleMedeInitiator, Kind: event.KindInwoner, BSN: "999991103", Name: "Piet Pietersen"},
 		}},
+		{name: "duplicate rol", rollen: []openzaak.Rol{
+			{BetrokkeneType: "natuurlijk_persoon", OmschrijvingGeneriek: "initiator", BetrokkeneIdentificatie: openzaak.NatuurlijkPersoon("999993653", "Jan", "Jansen")},
+			{BetrokkeneType: "natuurlijk_persoon", OmschrijvingGeneriek: "initiator", BetrokkeneIdentificatie: openzaak.NatuurlijkPersoon("999993653", "Jan", "Jansen")},
+		}, want: []event.Subject{{Role: event.RoleInitiator, Kind: event.KindInwoner, BSN: "999993653", Name: "Jan Jansen"}}},
 		{name: "bedrijf by rsin", rollen: []openzaak.Rol{
 			{BetrokkeneType: "niet_natuurlijk_persoon", OmschrijvingGeneriek: "initiator", BetrokkeneIdentificatie: openzaak.NietNatuurlijkPersoon("", "002220647", "Stichting X")},
 		}, want: []event.Subject{{Role: event.RoleInitiator, Kind: event.KindBedrijf, RSIN: "002220647", Name: "Stichting X"}}},
