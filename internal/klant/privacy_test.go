@@ -177,3 +177,33 @@ func TestBerichtenboxIsAskedOnlyWhenNeeded(t *testing.T) {
 		t.Fatalf("%d calls, answer %q, source %+v", n, rec.Berichtenbox, rec.Sources[klant.FactBerichtenbox])
 	}
 }
+
+func TestPartijURLOnlyIsCompleted(t *testing.T) {
+	r, fok, _, bb := demoWorld(t, nil)
+	ctx := context.Background()
+	urlOf := func(soort, id string) string {
+		t.Helper()
+		c := klant.NewClient(fok.BaseURL(), openklant.DefaultToken, nil)
+		ps, err := c.PartijenByIdentificator(ctx, soort, id)
+		if err != nil || len(ps) != 1 {
+			t.Fatalf("%v %d", err, len(ps))
+		}
+		return ps[0].URL
+	}
+	persoon, err := r.Resolve(ctx, event.Subject{PartijURL: urlOf(klant.IDBSN, openklant.DemoBSNEmail)}, everything, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if persoon.Kind != event.KindInwoner || persoon.Subject.BSN != openklant.DemoBSNEmail || persoon.PostalAddress == nil ||
+		persoon.Berichtenbox != event.Yes || len(bb.Calls()) != 1 {
+		t.Fatalf("persoon by partij URL: %+v", persoon)
+	}
+	org, err := r.Resolve(ctx, event.Subject{PartijURL: urlOf(klant.IDKVK, openklant.DemoKVK)}, everything, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if org.Kind != event.KindBedrijf || org.Subject.KVK != openklant.DemoKVK || org.PostalAddress == nil ||
+		org.Sources[klant.FactPostalAddress].Registry != "kvk" || org.Berichtenbox != event.Unknown || len(bb.Calls()) != 1 {
+		t.Fatalf("organisatie by partij URL: %+v", org)
+	}
+}

@@ -155,13 +155,21 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 		known = known || found
 	}
 
-	if need.Berichtenbox && rec.Kind == event.KindInwoner && s.BSN != "" && r.o.Berichtenbox != nil {
-		tri, src, err := r.o.Berichtenbox.Subscribed(ctx, s.BSN)
-		if err != nil {
-			return event.Recipient{}, err
+	s = rec.Subject // completed from the partij's identificatoren
+	if need.Berichtenbox && r.o.Berichtenbox != nil {
+		switch {
+		case rec.Kind != event.KindInwoner:
+			rec.Sources[FactBerichtenbox] = event.Source{Registry: RegistryBerichtenbox, Note: "the Berichtenbox is for inwoners only"}
+		case s.BSN == "":
+			rec.Sources[FactBerichtenbox] = event.Source{Registry: RegistryBerichtenbox, Note: "not asked: no BSN known"}
+		default:
+			tri, src, err := r.o.Berichtenbox.Subscribed(ctx, s.BSN)
+			if err != nil {
+				return event.Recipient{}, err
+			}
+			rec.Berichtenbox = tri
+			rec.Sources[FactBerichtenbox] = src
 		}
-		rec.Berichtenbox = tri
-		rec.Sources[FactBerichtenbox] = src
 	}
 
 	if !known {
@@ -225,6 +233,7 @@ func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need
 		note += fmt.Sprintf("; %d partijen merged (primary first): %s", len(active), strings.Join(urls, " "))
 	}
 	rec.Sources[FactPartij] = event.Source{Registry: RegistryOpenKlant, Record: primary[0].URL, Note: note}
+	completeSubject(rec, primary[0])
 
 	// Name and language: from the first partij that has one.
 	for _, p := range primary {
@@ -264,6 +273,28 @@ func (r *Resolver) fromOpenKlant(ctx context.Context, rec *event.Recipient, need
 		}
 	}
 	return &primary[0], true, nil
+}
+
+// completeSubject fills what the rol did not say but the partij does: the
+// kind, and the BSN or KVK number needed to ask BRP, KVK or the
+// Berichtenbox about a subject known only by its partij URL.
+func completeSubject(rec *event.Recipient, p Partij) {
+	s := &rec.Subject
+	if s.Kind == "" {
+		switch p.SoortPartij {
+		case SoortOrganisatie:
+			rec.Kind = event.KindBedrijf
+		case SoortPersoon, SoortContactpersoon:
+			rec.Kind = event.KindInwoner
+		}
+		s.Kind = rec.Kind
+	}
+	if s.BSN == "" && rec.Kind == event.KindInwoner {
+		s.BSN = p.Identificator(IDBSN)
+	}
+	if s.KVK == "" && rec.Kind == event.KindBedrijf {
+		s.KVK = p.Identificator(IDKVK)
+	}
 }
 
 func applyChoice(rec *event.Recipient, c choice) {
