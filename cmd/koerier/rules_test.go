@@ -1,0 +1,64 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func runKoerier(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	root := newRootCmd()
+	var out bytes.Buffer
+	root.SetOut(&out)
+	root.SetErr(&out)
+	root.SetArgs(args)
+	err := root.Execute()
+	return out.String(), err
+}
+
+func TestRulesCommands(t *testing.T) {
+	broken := filepath.Join(t.TempDir(), "kapot.yaml")
+	if err := os.WriteFile(broken, []byte("version: 1\nrules:\n  - name: a\n    match: {event: zaak.gesloten}\n    message: m\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	failing := filepath.Join(t.TempDir(), "cases.yaml")
+	if err := os.WriteFile(failing, []byte(`cases:
+  - name: verkeerde verwachting
+    event: {type: zaak.aangemaakt, zaak: {identificatie: Z1, vertrouwelijkheidaanduiding: openbaar}}
+    recipient: {kind: inwoner, email: a@example.org, preferredChannel: email}
+    expect: {rule: statuswijziging, plan: [sms]}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const example = "../../config/rules.example.yaml"
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr bool
+		want    []string
+	}{
+		{"check ok", []string{"rules", "check", example}, false, []string{"13 rules, 9 messages, 0 warning(s)"}},
+		{"check broken", []string{"rules", "check", broken}, true, []string{"kapot.yaml:4:20: unknown event \"zaak.gesloten\"", "kapot.yaml:5:14: rule \"a\" uses unknown message \"m\""}},
+		{"test passes", []string{"rules", "test", example, "--cases", "../../config/rules.example.cases.yaml"}, false, []string{"21 of 21 cases passed"}},
+		{"test fails with a diff", []string{"rules", "test", example, "--cases", failing}, true, []string{"FAIL  verkeerde verwachting", `rule:      want "statuswijziging", got "zaak-ontvangen"`, "plan:      want [sms], got [email]"}},
+		{"explain", []string{"rules", "explain", example, "--event", "../../rules/testdata/events/status-gewijzigd.json", "--recipient", "../../rules/testdata/events/recipient-sms-zonder-telefoon.json", "--now", "2026-01-05T12:00:00+01:00"},
+			false, []string{"== initiator (inwoner)", `Regel "statuswijziging"`, "voorkeur overgeslagen", "=> regel statuswijziging, bericht zaak-status (nld), plan [email print]"}},
+		{"explain needs an event", []string{"rules", "explain", example}, true, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := runKoerier(t, tt.args...)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v\n%s", err, tt.wantErr, out)
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("output lacks %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
