@@ -53,7 +53,10 @@ type ValidatorOptions struct {
 	// (required by the XSD).
 	BerichtleverancierCode string
 	// HTTPClient should come from httpclient.New with
-	// httpclient.MutualTLS as Transport (Logius requires PKIoverheid mTLS).
+	// httpclient.MutualTLS as Transport (Logius requires PKIoverheid mTLS)
+	// and RetryMax -1: SOAP faults arrive as HTTP 500, and retrying an
+	// ApplicationFault in-process only spends Logius' call quota. The
+	// default client does exactly that.
 	HTTPClient *http.Client
 	// Cache keeps answers per BSN and berichttype for CacheTTL; nil or a
 	// CacheTTL of 0 disables caching.
@@ -86,7 +89,7 @@ func NewValidator(o ValidatorOptions) (*Validator, error) {
 		return nil, errors.New("berichtenbox: berichtleverancier code is required")
 	}
 	if o.HTTPClient == nil {
-		o.HTTPClient = httpclient.New(httpclient.Options{})
+		o.HTTPClient = httpclient.New(httpclient.Options{RetryMax: -1})
 	}
 	if o.BatchWindow <= 0 {
 		o.BatchWindow = 25 * time.Millisecond
