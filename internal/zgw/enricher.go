@@ -25,6 +25,11 @@ type Config struct {
 	// Cache holds catalogue objects and the last seen taak state. Pass the
 	// shared store so replicas agree; nil means an in-process cache.
 	Cache store.Cache
+	// Claims, when set, serialises the handling of one taak across
+	// replicas: a create and an update of the same object handled at once
+	// would both compare against the same last seen state. Pass the shared
+	// store. A taak that is busy elsewhere yields *RetryLater.
+	Claims store.Claims
 	// CatalogiTTL is how long catalogue objects are cached (default 1h).
 	CatalogiTTL time.Duration
 	// RolBackoff is the delay before each re-try when the initiator rol of a

@@ -122,12 +122,14 @@ const (
 	ReasonAfsluitenViaEindstatus = "zaak-afgesloten-via-eindstatus"
 	// A zaak create arrives before its rollen exist; its first status is
 	// the trigger for zaak.aangemaakt.
-	ReasonZaakWijziging              = "zaak-wijziging-zonder-event"
-	ReasonZaakViaEersteStatus        = "zaak-aangemaakt-via-eerste-status"
-	ReasonBesluitAndereTrigger       = "besluit-andere-trigger"
-	ReasonBesluitZonderZaak          = "besluit-zonder-zaak"
-	ReasonDocumentenUit              = "document-toegevoegd-uit"
-	ReasonGeenTaakObjecttype         = "objecttype-geen-taak"
+	ReasonZaakWijziging        = "zaak-wijziging-zonder-event"
+	ReasonZaakViaEersteStatus  = "zaak-aangemaakt-via-eerste-status"
+	ReasonBesluitAndereTrigger = "besluit-andere-trigger"
+	ReasonBesluitZonderZaak    = "besluit-zonder-zaak"
+	ReasonDocumentenUit        = "document-toegevoegd-uit"
+	ReasonGeenTaakObjecttype   = "objecttype-geen-taak"
+	// Another replica is handling a notification for the same taak.
+	ReasonTaakBezet                  = "taak-wordt-verwerkt"
 	ReasonTaakOnleesbaar             = "taak-onleesbaar"
 	ReasonTaakNietOpen               = "taak-niet-open"
 	ReasonTaakOngewijzigd            = "taak-ongewijzigd"

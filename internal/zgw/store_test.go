@@ -2,6 +2,7 @@ package zgw
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -59,5 +60,38 @@ func TestTaakStateSharedBetweenReplicas(t *testing.T) {
 				t.Fatalf("replica 2: %q, want %s", got, event.TypeTaakAfgerond)
 			}
 		})
+	}
+}
+
+func TestTaakBusyElsewhereIsRetried(t *testing.T) {
+	st, err := store.Open(context.Background(), store.Options{Backend: store.BackendSQLite, SQLitePath: filepath.Join(t.TempDir(), "koerier.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	w := newWorld(t, func(c *Config) { c.Cache, c.Claims = st, st })
+	tw := &taakWorld{world: w, id: uuid.NewString()}
+	tw.put(objecten.CommunityTaak("Upload uw loonstrook", "open", "", "2025-04-10 17:00:00", "bsn", "999993653"))
+	// Another replica holds the taak.
+	if first, err := st.Claim(context.Background(), "zgw:taak-lock:"+tw.url, time.Minute); err != nil || !first {
+		t.Fatalf("claim: %v %v", first, err)
+	}
+	n := event.Notification{Kanaal: "objecten", Resource: "object", Actie: "create", ResourceURL: tw.url, Aanmaakdatum: w.now, Kenmerken: map[string]string{"objectType": exampleTaakType}}
+	_, err = w.e.Enrich(context.Background(), inbound(n))
+	var rl *RetryLater
+	if !errors.As(err, &rl) || rl.Reason != ReasonTaakBezet {
+		t.Fatalf("busy taak: err = %v, want RetryLater %s", err, ReasonTaakBezet)
+	}
+	if err := st.Release(context.Background(), "zgw:taak-lock:"+tw.url); err != nil {
+		t.Fatal(err)
+	}
+	res, err := w.e.Enrich(context.Background(), inbound(n))
+	if err != nil || outcome(res) != event.TypeTaakToegewezen {
+		t.Fatalf("after release: %+v %v", res, err)
+	}
+	// The enricher released its own lock: the next notification proceeds.
+	res, err = w.e.Enrich(context.Background(), inbound(n))
+	if err != nil || outcome(res) != event.TypeTaakToegewezen {
+		t.Fatalf("redelivery: %+v %v", res, err)
 	}
 }

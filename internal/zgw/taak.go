@@ -216,6 +216,13 @@ func relevantHash(t event.Taak) string {
 	return hex.EncodeToString(h[:12])
 }
 
+// The taak lock outlives any sane request (so a crashed holder frees it),
+// and a busy taak is retried soon.
+const (
+	taakLockTTL   = time.Minute
+	taakBusyRetry = 5 * time.Second
+)
+
 func taakStateKey(objectURL string) string { return "zgw:taak:" + objectURL }
 
 // objectNotified handles kanaal objecten.
@@ -227,6 +234,19 @@ func (e *Enricher) objectNotified(ctx context.Context, in event.Inbound) (Result
 	}
 	if n.Resource != "object" || (n.Actie != "create" && n.Actie != "update" && n.Actie != "partial_update") {
 		return notSupported(n), nil
+	}
+	if e.cfg.Claims != nil {
+		lock := "zgw:taak-lock:" + n.ResourceURL
+		first, err := e.cfg.Claims.Claim(ctx, lock, taakLockTTL)
+		if err != nil {
+			return Result{}, temporary{fmt.Errorf("zgw: lock taak: %w", err)}
+		}
+		if !first {
+			return Result{}, &RetryLater{After: taakBusyRetry, Reason: ReasonTaakBezet}
+		}
+		// Released with a fresh context: the work is done or failed, and
+		// either way the next notification for this taak may go ahead.
+		defer func() { _ = e.cfg.Claims.Release(context.WithoutCancel(ctx), lock) }()
 	}
 	var obj Object
 	if err := e.client.Get(ctx, n.ResourceURL, nil, &obj); err != nil {
