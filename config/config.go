@@ -222,6 +222,9 @@ type Pipeline struct {
 	// TemporaryBackoff is the re-queue schedule for temporary failures
 	// (peer down, 429); after the last step the message is dead-lettered.
 	TemporaryBackoff []time.Duration `yaml:"temporary_backoff"`
+	// DeliveryLease is how long one worker may hold a delivery before
+	// another may try it (after a crash). Default 2m.
+	DeliveryLease time.Duration `yaml:"delivery_lease"`
 }
 
 // Telemetry configures logs, traces and metrics.
@@ -246,7 +249,7 @@ func Default() Config {
 		BRP:          BRP{APIKeyHeader: "X-API-KEY"},
 		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus"},
 		Rules:        Rules{Path: "config/rules.example.yaml"},
-		Pipeline:     Pipeline{Concurrency: 4, RetryMax: 2, TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
+		Pipeline:     Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute, TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
 		Telemetry:    Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
 	}
 }

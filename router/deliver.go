@@ -16,12 +16,6 @@ import (
 	"github.com/mijnservices/koerier/internal/store"
 )
 
-// leaseTTL bounds how long one replica may hold a delivery before another
-// may try it. A send never takes this long (the HTTP client times out
-// first), so a held lease means the holder is still working or died; in the
-// latter case the provider's reference lookup prevents a second send.
-const leaseTTL = 2 * time.Minute
-
 // deliverHandler sends one Delivery on one channel, exactly once: a "sent"
 // marker makes a redelivered message a no-op, a lease stops two replicas
 // sending the same delivery at once, and the delivery id travels to the
@@ -66,14 +60,14 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 			return "grouped", nil
 		}
 	}
-	first, err := r.d.Store.Claim(ctx, "lease:"+d.ID, leaseTTL)
+	first, err := r.d.Store.Claim(ctx, "lease:"+d.ID, r.o.LeaseTTL)
 	if err != nil {
 		return "error", temporary(fmt.Errorf("claim lease: %w", err))
 	}
 	if !first {
 		// Another replica is sending it right now (or died doing so); come
 		// back when its lease has run out.
-		return "leased", &temporaryError{err: errors.New("delivery is being sent by another worker"), after: leaseTTL}
+		return "leased", &temporaryError{err: errors.New("delivery is being sent by another worker"), after: r.o.LeaseTTL}
 	}
 	rec := store.Record{TraceID: d.InboundID, EventID: d.EventID, DeliveryID: d.ID, Stage: "deliver", Channel: name,
 		Rule: d.Decision.Rule, SubjectRef: r.subjectRef(d.Recipient.Subject)}

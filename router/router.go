@@ -67,6 +67,12 @@ type Options struct {
 	DeliveryStateTTL time.Duration
 	// MarkerTTL is how long "already done" markers are kept (default 7 days).
 	MarkerTTL time.Duration
+	// LeaseTTL bounds how long one worker may hold a delivery before another
+	// may try it (default 2m). A send never takes this long (the HTTP client
+	// times out first), so a held lease means the holder is still working or
+	// died; in the latter case the provider's reference lookup prevents a
+	// second send.
+	LeaseTTL time.Duration
 }
 
 // Router is the running pipeline.
@@ -107,6 +113,9 @@ func New(d Deps, o Options) (*Router, error) {
 	}
 	if o.MarkerTTL == 0 {
 		o.MarkerTTL = 7 * 24 * time.Hour
+	}
+	if o.LeaseTTL == 0 {
+		o.LeaseTTL = 2 * time.Minute
 	}
 	if len(o.SubjectKey) == 0 {
 		return nil, errors.New("router: a subject key is required (store.subject_key)")

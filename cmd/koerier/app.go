@@ -99,7 +99,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 		Timing: &rules.Timing{Grouper: &rules.Grouper{Cache: a.store}, Throttler: &rules.Throttler{Claims: a.store, Cache: a.store}},
 		Logger: log, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
 	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,
-		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey)})
+		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})
 	if err != nil {
 		return nil, err
 	}

@@ -45,4 +45,3 @@ SIGTERM stop it gracefully (nothing accepted is lost either way).`,
 	cmd.Flags().StringVarP(&path, "config", "c", "config/koerier.example.yaml", "configuration file")
 	return cmd
 }
-

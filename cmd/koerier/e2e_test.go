@@ -1,0 +1,341 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/sandbox"
+	"github.com/mijnservices/koerier/internal/sandbox/notify"
+	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
+	"github.com/mijnservices/koerier/rules"
+)
+
+// The end-to-end tests run the real binary's code path (newApp: bus, store,
+// router, HTTP) against the sandbox fakes, on the embedded backends and on
+// RabbitMQ + Redis.
+
+const rulesFile = "../../config/rules.example.yaml"
+
+// templatesFor registers the Notify templates of the example rules at the
+// fake, as a gemeente registers them in its Notify service.
+func templatesFor(t testing.TB) []notify.Template {
+	t.Helper()
+	rs, err := rules.Load(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []notify.Template
+	seen := map[string]bool{}
+	for _, msg := range rs.Messages() {
+		for _, ch := range []string{event.ChannelEmail, event.ChannelSMS} {
+			for _, lang := range []string{"nld", "eng"} {
+				if tm, ok := rs.MessageTemplate(msg, ch, lang); ok && tm.NotifyTemplate != "" && !seen[tm.NotifyTemplate] {
+					seen[tm.NotifyTemplate] = true
+					out = append(out, notify.Template{ID: tm.NotifyTemplate, Type: ch, Version: 1, Subject: "Zaak ((zaak_identificatie))", Body: "Beste ((naam))"})
+				}
+			}
+		}
+	}
+	return out
+}
+
+type harness struct {
+	sb    *sandbox.Sandbox
+	app   *app
+	url   string
+	logs  *syncBuffer
+	stop  func()
+	token string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// requireServer skips (or under CI=true fails) when addr is not reachable.
+func requireServer(t *testing.T, name, addr string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err == nil {
+		c.Close()
+		return
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s at %s is not reachable under CI=true: %v", name, addr, err)
+	}
+	t.Skipf("%s at %s is not reachable: %v", name, addr, err)
+}
+
+// amqpTestURL gives the test its own RabbitMQ vhost, so queues left by
+// other runs cannot interfere; it falls back to the default vhost.
+func amqpTestURL(t *testing.T) string {
+	t.Helper()
+	vhost := fmt.Sprintf("koerier-e2e-%d", rand.Uint32())
+	if err := exec.Command("rabbitmqctl", "-q", "add_vhost", vhost).Run(); err == nil {
+		if err := exec.Command("rabbitmqctl", "-q", "set_permissions", "-p", vhost, "guest", ".*", ".*", ".*").Run(); err == nil {
+			t.Cleanup(func() { _ = exec.Command("rabbitmqctl", "-q", "delete_vhost", vhost).Run() })
+			return "amqp://guest:guest@127.0.0.1:5672/" + vhost
+		}
+	}
+	t.Logf("rabbitmqctl unavailable; using the default vhost")
+	return "amqp://guest:guest@127.0.0.1:5672/"
+}
+
+func startHarness(t *testing.T, backend string) *harness {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "http://" + ln.Addr().String()
+	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: url + "/api/v1/callbacks/notify", NotifyTemplates: templatesFor(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sb.Close() })
+
+	dir := t.TempDir()
+	cfg := config.Default()
+	cfg.File = "(test)"
+	cfg.DataDir = dir
+	cfg.Bus.SQLite.Path = filepath.Join(dir, "bus.db")
+	cfg.Store.SQLitePath = filepath.Join(dir, "store.db")
+	cfg.Bus.SQLite.PollInterval = 20 * time.Millisecond
+	cfg.Server.Listen = ln.Addr().String()
+	cfg.Server.NotificatiesTokens = []string{"Token e2e"}
+	cfg.Server.AdminTokens = []string{"Bearer admin-e2e"}
+	cfg.Store.SubjectKey = "e2e-subject-key"
+	cfg.Rules.Path = rulesFile
+	noWatch := time.Duration(0)
+	cfg.Rules.WatchInterval = &noWatch
+	cfg.Pipeline.TemporaryBackoff = []time.Duration{200 * time.Millisecond, 500 * time.Millisecond}
+	cfg.ZGW.RolBackoff = []time.Duration{300 * time.Millisecond, 600 * time.Millisecond, time.Second}
+	if backend == "scaled" {
+		requireServer(t, "RabbitMQ", "127.0.0.1:5672")
+		requireServer(t, "Redis", "127.0.0.1:6379")
+		cfg.Bus.Backend = "amqp"
+		cfg.Bus.AMQP.URL = amqpTestURL(t)
+		cfg.Store.Backend = "redis"
+		cfg.Store.Redis.Prefix = fmt.Sprintf("koerier-e2e-%d:", rand.Uint32())
+	}
+	sb.Configure(&cfg)
+	if err := config.Finish(&cfg); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	log := telemetry.NewLogger(logs, "json", "debug")
+	ctx, cancel := context.WithCancel(context.Background())
+	a, err := newApp(ctx, cfg, log)
+	if err != nil {
+		cancel()
+		ln.Close()
+		t.Fatal(err)
+	}
+	a.ln = ln
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	h := &harness{sb: sb, app: a, url: url, logs: logs, token: "Token e2e"}
+	h.stop = sync.OnceFunc(func() {
+		cancel()
+		<-done
+		a.close()
+	})
+	t.Cleanup(h.stop)
+	select {
+	case <-a.router.Running():
+	case <-time.After(20 * time.Second):
+		t.Fatal("router did not start")
+	}
+	return h
+}
+
+func (h *harness) post(t *testing.T, n event.Notification) int {
+	t.Helper()
+	body, _ := json.Marshal(n)
+	req, _ := http.NewRequest(http.MethodPost, h.url+"/api/v1/notificaties", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// eventually polls cond until it holds or the deadline passes.
+func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("timed out after %s waiting for %s", within, what)
+}
+
+func (h *harness) trail(t *testing.T, id string) []store.Record {
+	recs, err := h.app.store.Trail(context.Background(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return recs
+}
+
+func hasStatus(recs []store.Record, stage, status string) bool {
+	for _, r := range recs {
+		if r.Stage == stage && r.Status == status {
+			return true
+		}
+	}
+	return false
+}
+
+func sentTo(sb *sandbox.Sandbox, to string) []notify.Sent {
+	var out []notify.Sent
+	for _, s := range sb.Notify.Sent() {
+		if s.To == to {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestEndToEnd(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			st := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now())
+			n := statusNotification(oz, d.ZaakInwoner, st)
+
+			// Open Notificaties retries: the same notification twice, and
+			// a third time concurrently with the second.
+			if code := h.post(t, n); code != http.StatusNoContent {
+				t.Fatalf("first post: HTTP %d", code)
+			}
+			var wg sync.WaitGroup
+			for i := 0; i < 2; i++ {
+				wg.Add(1)
+				go func() { defer wg.Done(); h.post(t, n) }()
+			}
+			wg.Wait()
+			id := httpapi.NotificationID(n)
+			eventually(t, 20*time.Second, "the email to be delivered", func() bool {
+				return hasStatus(h.trail(t, id), "settle", event.OutcomeDelivered)
+			})
+			got := sentTo(h.sb, "jan.jansen@example.com")
+			if len(got) != 1 {
+				t.Fatalf("Notify got %d emails for one notification posted three times, want 1", len(got))
+			}
+			if got[0].TemplateID != "f6619e17-d547-4c7a-80f7-97f69efd742d" || got[0].Type != "email" {
+				t.Fatalf("sent %+v, want template zaak-ontvangen email", got[0])
+			}
+			if p := got[0].Personalisation["zaak_identificatie"]; p != d.ZaakInwoner.Identificatie {
+				t.Fatalf("personalisation zaak_identificatie = %v, want %s", p, d.ZaakInwoner.Identificatie)
+			}
+			if strings.Contains(got[0].Reference, openzaak.DemoBSNJansen) {
+				t.Fatal("Notify reference contains the BSN")
+			}
+
+			// A status whose statustype says informeren: false is a
+			// recorded skip, and nothing is sent.
+			intern := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[2], time.Now())
+			ni := statusNotification(oz, d.ZaakInwoner, intern)
+			h.post(t, ni)
+			eventually(t, 20*time.Second, "the informeren=false skip in the ledger", func() bool {
+				return hasStatus(h.trail(t, httpapi.NotificationID(ni)), "enrich", "skipped")
+			})
+			if n := len(h.sb.Notify.Sent()); n != 1 {
+				t.Fatalf("Notify got %d messages, want still 1", n)
+			}
+		})
+	}
+}
+
+func TestEndToEndBounceFallsBackToSMS(t *testing.T) {
+	h := startHarness(t, "embedded")
+	seedDemoExtras(h.sb)
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	z := newDemoZaak(oz, d, "ZAAK-E2E-1", "Bounce", demoBSNBounce, "Kees")
+	st := oz.SetStatus(z.URL, d.Statustypen[0], time.Now())
+	n := statusNotification(oz, z, st)
+	h.post(t, n)
+	id := httpapi.NotificationID(n)
+	eventually(t, 20*time.Second, "the fallback SMS to be delivered", func() bool {
+		recs := h.trail(t, id)
+		for _, r := range recs {
+			if r.Stage == "settle" && r.Channel == "sms" && r.Status == event.OutcomeDelivered {
+				return true
+			}
+		}
+		return false
+	})
+	if !hasStatus(h.trail(t, id), "settle", "fallback") {
+		t.Fatal("no fallback record in the ledger")
+	}
+	var types []string
+	for _, s := range h.sb.Notify.Sent() {
+		types = append(types, s.Type+":"+s.Status)
+	}
+	if strings.Join(types, ",") != "email:permanent-failure,sms:delivered" {
+		t.Fatalf("Notify messages = %v, want an email that bounced and one SMS", types)
+	}
+}
+
+// TestNoPersonalDataInLogs runs a flow with debug logging and fails if a
+// synthetic BSN, email address or phone number appears in clear.
+func TestNoPersonalDataInLogs(t *testing.T) {
+	h := startHarness(t, "embedded")
+	seedDemoExtras(h.sb)
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	z := newDemoZaak(oz, d, "ZAAK-E2E-2", "Privacy", demoBSNBounce, "Kees")
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	h.post(t, n)
+	eventually(t, 20*time.Second, "the fallback SMS", func() bool { return len(h.sb.Notify.Sent()) >= 2 })
+	h.stop()
+	logs := h.logs.String()
+	if len(logs) < 1000 {
+		t.Fatalf("suspiciously few log lines captured (%d bytes)", len(logs))
+	}
+	for _, secret := range []string{demoBSNBounce, "999993653", "kees.bos@bounce.example", "0687654321", "+31687654321"} {
+		if strings.Contains(logs, secret) {
+			i := strings.Index(logs, secret)
+			t.Fatalf("log leaks %q: …%s…", secret, logs[max(0, i-200):min(len(logs), i+100)])
+		}
+	}
+}
