@@ -76,7 +76,8 @@
 // An Objecten update does not say what changed, so the last seen state of
 // each taak (status, verloopdatum, a hash of the relevant fields, the
 // inbound id that produced it; never the BSN) is kept in Config.Cache
-// under "zgw:taak:<object URL>". Result.Timers lists reminder messages
+// under "zgw:taak:<object URL>"; with Config.Claims set, one replica at
+// a time handles a given taak (the others get *RetryLater). Result.Timers lists reminder messages
 // (Source scheduler, DueAt, Timer) for an open taak with a verloopdatum;
 // the router publishes them with a bus delay and feeds them back to Enrich
 // when due. Timer ids are deterministic, so re-listing them is harmless.

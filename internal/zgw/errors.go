@@ -11,7 +11,8 @@ import (
 // How the enrich stage must treat an error from Enrich:
 //
 //   - *RetryLater: re-publish the inbound message with a delay of After and
-//     Attempt+1, and ack the original (the rol race). The Enricher already
+//     Attempt+1, and ack the original (the rol race,
+//     or a taak another replica is handling). The Enricher already
 //     decided from in.Attempt that another try is worthwhile.
 //   - *DeadLetter and *ConfigError: dead-letter at once with Reason; a retry
 //     cannot help (the rol never came, or Koerier's credentials are wrong).
