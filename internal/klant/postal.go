@@ -14,16 +14,18 @@ import (
 // the Open Klant correspondentieadres is used only when BRP gives no
 // address and no reason to stay silent. For bedrijven the Open Klant
 // correspondentieadres comes first, then KVK. It reports whether a
-// registry knew the subject.
-func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Partij) (bool, error) {
+// registry knew the subject, and which registries it asked.
+func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Partij) (bool, []string, error) {
 	s := rec.Subject
 	known := false
+	var asked []string
 	if rec.Kind == event.KindInwoner && s.BSN != "" && r.o.BRP != nil {
+		asked = append(asked, RegistryBRP)
 		res, err := cached(ctx, r, r.o.BRPCacheTTL, "brp|"+s.BSN, func() (brp.Result, error) {
 			return r.o.BRP.Raadpleeg(ctx, s.BSN)
 		})
 		if err != nil {
-			return false, err
+			return false, asked, err
 		}
 		if !res.Found {
 			rec.Sources[FactPostalAddress] = event.Source{Registry: RegistryBRP, Record: res.Source.Record, Note: res.Note}
@@ -31,7 +33,7 @@ func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Pa
 			known = true
 			applyBRP(rec, res)
 			if res.Deceased || res.NoPost || res.NotAtAddress {
-				return known, nil
+				return known, asked, nil
 			}
 		}
 	}
@@ -42,9 +44,10 @@ func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Pa
 		}
 	}
 	if rec.PostalAddress == nil && rec.Kind == event.KindBedrijf && s.KVK != "" && r.o.KVK != nil {
+		asked = append(asked, RegistryKVK)
 		res, err := r.o.KVK.PostalAddress(ctx, s.KVK, s.Vestigingsnummer)
 		if err != nil {
-			return known, err
+			return known, asked, err
 		}
 		known = known || res.Found
 		if res.Address != nil {
@@ -59,7 +62,7 @@ func (r *Resolver) postal(ctx context.Context, rec *event.Recipient, primary *Pa
 		}
 		rec.Sources[FactPostalAddress] = event.Source{Registry: RegistryKVK, Record: res.Source.Record, Note: res.Note}
 	}
-	return known, nil
+	return known, asked, nil
 }
 
 func applyBRP(rec *event.Recipient, res brp.Result) {

@@ -138,8 +138,10 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 	}
 
 	known := false
+	var asked []string
 	var primary *Partij
 	if r.o.Klant != nil {
+		asked = append(asked, RegistryOpenKlant)
 		p, found, err := r.fromOpenKlant(ctx, &rec, need, zaakIdentificatie)
 		if err != nil {
 			return event.Recipient{}, err
@@ -148,11 +150,12 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 	}
 
 	if need.Postal {
-		found, err := r.postal(ctx, &rec, primary)
+		found, postalAsked, err := r.postal(ctx, &rec, primary)
 		if err != nil {
 			return event.Recipient{}, err
 		}
 		known = known || found
+		asked = append(asked, postalAsked...)
 	}
 
 	s = rec.Subject // completed from the partij's identificatoren
@@ -174,7 +177,11 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 
 	if !known {
 		rec.Unknown = true
-		rec.Sources[FactUnknown] = event.Source{Registry: strings.Join(r.asked(), ","), Note: "no registry asked knows this subject"}
+		note := "no registry asked knows this subject"
+		if len(asked) == 0 {
+			note = "no registry was asked (none configured for this subject and need)"
+		}
+		rec.Sources[FactUnknown] = event.Source{Registry: strings.Join(asked, ","), Note: note}
 	}
 	// Masked here as well as by the logging handler: a logger without the
 	// masking handler must not leak either.
@@ -183,20 +190,6 @@ func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaak
 		"preferred", rec.PreferredChannel, "berichtenbox", string(rec.Berichtenbox), "postal", rec.PostalAddress != nil,
 		"unknown", rec.Unknown, "deceased", rec.Deceased, "contactpersonen", len(rec.Contactpersonen))
 	return rec, nil
-}
-
-func (r *Resolver) asked() []string {
-	var out []string
-	if r.o.Klant != nil {
-		out = append(out, RegistryOpenKlant)
-	}
-	if r.o.BRP != nil {
-		out = append(out, RegistryBRP)
-	}
-	if r.o.KVK != nil {
-		out = append(out, RegistryKVK)
-	}
-	return out
 }
 
 // fromOpenKlant fills the Open Klant facts. It returns the primary active
