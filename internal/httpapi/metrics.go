@@ -15,6 +15,10 @@ type metrics struct {
 	recv, acc, dup, rej, probes metric.Int64Counter
 }
 
+// noopMeterProvider keeps otelhttp's own server metrics out: the ingest
+// counters here are the ones we chose, with bounded labels.
+var noopMeterProvider = noop.NewMeterProvider()
+
 func newMetrics(m metric.Meter) *metrics {
 	if m == nil {
 		m = noop.NewMeterProvider().Meter("koerier/httpapi")

@@ -50,6 +50,7 @@ var problemCodes = map[int]string{
 	http.StatusMethodNotAllowed:      "method_not_allowed",
 	http.StatusRequestEntityTooLarge: "too_large",
 	http.StatusUnsupportedMediaType:  "unsupported_media_type",
+	http.StatusUnprocessableEntity:   "unprocessable",
 	http.StatusInternalServerError:   "error",
 	http.StatusServiceUnavailable:    "unavailable",
 }

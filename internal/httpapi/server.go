@@ -25,7 +25,10 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
@@ -79,6 +82,12 @@ type Options struct {
 	ReadyTimeout time.Duration
 	// Meter records ingest counters (default no-op).
 	Meter metric.Meter
+	// TracerProvider, when set, gives every request a server span that
+	// continues an incoming traceparent; the inbound message published
+	// carries the span's context (wrap Publisher in
+	// telemetry.TracingPublisher to inject it into the metadata), so one
+	// trace runs from webhook to delivery.
+	TracerProvider trace.TracerProvider
 }
 
 // Server is Koerier's HTTP handler. Create it with New; mount extra handlers
@@ -86,6 +95,7 @@ type Options struct {
 type Server struct {
 	o       Options
 	mux     *http.ServeMux
+	handler http.Handler
 	log     *slog.Logger
 	metrics *metrics
 	tokens  [][sha256.Size]byte
@@ -125,6 +135,21 @@ func New(o Options) *Server {
 			s.sources = append(s.sources, sourceToken{name: name, sum: sha256.Sum256([]byte(tok))})
 		}
 	}
+	s.handler = s.mux
+	if o.TracerProvider != nil {
+		s.handler = otelhttp.NewHandler(s.mux, "koerier.http",
+			otelhttp.WithTracerProvider(o.TracerProvider),
+			otelhttp.WithMeterProvider(noopMeterProvider),
+			// The route pattern, not the path: paths may carry ids.
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string {
+				if r.Pattern != "" {
+					return r.Pattern
+				}
+				return r.Method
+			}),
+			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }),
+		)
+	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
 	s.mux.HandleFunc("GET /readyz", s.readyz)
 	s.mux.HandleFunc("POST /api/v1/notificaties", s.notificaties)
@@ -145,7 +170,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			WriteProblem(w, http.StatusInternalServerError, "Internal error", "The request could not be handled.")
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	s.handler.ServeHTTP(w, r)
 }
 
 // Mount registers h for pattern (http.ServeMux syntax, e.g.
@@ -365,6 +390,7 @@ func (s *Server) ingest(ctx context.Context, in event.Inbound, detail string) (s
 		return "duplicate", nil
 	}
 
+	trace.SpanFromContext(ctx).SetAttributes(attribute.String("koerier.inbound.id", in.ID), attribute.String("koerier.inbound.source", in.Source))
 	msg := message.NewMessage(in.ID, event.Marshal(in))
 	msg.SetContext(ctx)
 	msg.Metadata.Set("source", in.Source)

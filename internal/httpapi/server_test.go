@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -208,6 +209,20 @@ func TestNotificatiesStatusCodes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A body without Content-Length (chunked) is cut off at the limit too.
+func TestNotificatiesChunkedBodyTooLarge(t *testing.T) {
+	h := newHarness(t, func(o *Options) { o.MaxBodyBytes = 100 })
+	req := httptest.NewRequest("POST", "/api/v1/notificaties", io.MultiReader(bytes.NewReader(readTestdata(t, "status-created.json"))))
+	req.ContentLength = -1
+	req.Header.Set("Authorization", testToken)
+	rec := httptest.NewRecorder()
+	h.srv.ServeHTTP(rec, req)
+	if rec.Code != 413 {
+		t.Fatalf("status %d, want 413", rec.Code)
+	}
+	decodeProblem(t, rec)
 }
 
 func TestNotificatiesAcceptsPublishesThenRemembers(t *testing.T) {
