@@ -67,6 +67,43 @@ func TestRaadpleeg(t *testing.T) {
 	}
 }
 
+func TestRaadpleegEdgeCases(t *testing.T) {
+	fake := fakebrp.NewServer(fakebrp.Options{})
+	ts := httptest.NewServer(fake)
+	defer ts.Close()
+	c := brp.New(brp.Options{BaseURL: ts.URL, APIKey: fakebrp.DefaultAPIKey})
+	fake.Add(fakebrp.Persoon{BSN: "999990627", VolledigeNaam: "Anna de Vries", Aanschrijfwijze: "A. de Vries",
+		Adresregels: []string{"Kerkplein 12 A", "5678 CD  ONS DORP"}, VerblijftNietOpAdres: true})
+	fake.Add(fakebrp.Persoon{BSN: "999991164", VolledigeNaam: "Kees Bos", OverlijdenDatum: "2025-06-01",
+		Adresregels: []string{"Molenweg 3", "1234 AB  ONS DORP"}})
+	fake.Add(fakebrp.Persoon{BSN: "999991206", VolledigeNaam: "Karel Dijk", Adresregels: []string{"Dorpsstraat 2", "1234 AB  ONS DORP"}})
+
+	cases := []struct {
+		name                   string
+		bsn                    string
+		notAtAddress, deceased bool
+		address                bool
+		nameLine               string
+	}{
+		{name: "established not to live at the address", bsn: "999990627", notAtAddress: true},
+		{name: "overlijden without opschorting", bsn: "999991164", deceased: true},
+		{name: "no aanschrijfwijze: volledige naam as name line", bsn: "999991206", address: true, nameLine: "Karel Dijk"},
+	}
+	for _, tc := range cases {
+		r, err := c.Raadpleeg(context.Background(), tc.bsn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.NotAtAddress != tc.notAtAddress || r.Deceased != tc.deceased || (r.Address != nil) != tc.address {
+			t.Errorf("%s: got %+v", tc.name, r)
+			continue
+		}
+		if tc.address && r.Address.NameLine != tc.nameLine {
+			t.Errorf("%s: name line %q, want %q", tc.name, r.Address.NameLine, tc.nameLine)
+		}
+	}
+}
+
 func TestRequestMatchesExample(t *testing.T) {
 	fake, c := newClient(t, fakebrp.DefaultAPIKey)
 	if _, err := c.Raadpleeg(context.Background(), fakebrp.DemoNormal); err != nil {

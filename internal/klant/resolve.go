@@ -351,7 +351,11 @@ func (r *Resolver) adressenOf(ctx context.Context, ps []Partij) ([]DigitaalAdres
 }
 
 func (r *Resolver) contactpersonen(ctx context.Context, rec *event.Recipient, org Partij, zaakID string) error {
-	cps, err := r.o.Klant.Contactpersonen(ctx, org)
+	// Listing contactpersonen pages through all of them (the API cannot
+	// filter on werkteVoorPartij), so the answer is worth caching.
+	cps, err := cached(ctx, r, r.o.KlantCacheTTL, "openklant|"+r.o.Klant.BaseURL()+"|contactpersonen|"+org.URL, func() ([]Partij, error) {
+		return r.o.Klant.Contactpersonen(ctx, org)
+	})
 	if err != nil {
 		return err
 	}
