@@ -20,6 +20,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"slices"
@@ -423,11 +424,9 @@ func (s *Server) validateAbonnement(w http.ResponseWriter, r *http.Request) (Abo
 			invalid(w, invalidParam{"naam", "kanaal_naam", "Kanaal met deze naam bestaat niet."})
 			return Abonnement{}, false
 		}
-		for key := range g.Filters {
-			if !slices.Contains(k.Filters, key) {
-				invalid(w, invalidParam{"filters", "inconsistent-abonnement-filters", "abonnement filters aren't consistent with kanaal filters"})
-				return Abonnement{}, false
-			}
+		if len(g.Filters) > 0 && !consistentNames(k.Filters, slices.Collect(maps.Keys(g.Filters))) {
+			invalid(w, invalidParam{"filters", "inconsistent-abonnement-filters", "abonnement filters aren't consistent with kanaal filters"})
+			return Abonnement{}, false
 		}
 		if g.Filters == nil {
 			in.Kanalen[i].Filters = map[string]string{}
@@ -460,20 +459,38 @@ func (s *Server) probe(ctx context.Context, callback, auth string) (int, error) 
 	return resp.StatusCode, nil
 }
 
-// matches reports whether a filter group takes a notification: the kanaal
-// matches and every filter equals the kenmerk of the same name ("*"
-// matches any value of a kenmerk that is present).
+// matches reports whether a filter group takes a notification, as Open
+// Notificaties' FilterGroup.match_pattern does: the kanaal matches and every
+// filter whose kenmerk the notification has equals it ("*" matches any
+// value); a filter on a kenmerk the notification lacks is ignored.
 func (g FilterGroup) matches(n event.Notification) bool {
 	if g.Naam != n.Kanaal {
 		return false
 	}
 	for k, v := range g.Filters {
-		got, ok := n.Kenmerken[k]
-		if !ok || (v != "*" && v != got) {
+		if got, ok := n.Kenmerken[k]; ok && v != "*" && v != got {
 			return false
 		}
 	}
 	return true
+}
+
+// consistentNames is Open Notificaties' Kanaal.match_filter_names: the
+// names (abonnement filters, or a notification's kenmerken) must be a subset
+// or a superset of the kanaal's filter names.
+func consistentNames(kanaal []string, names []string) bool {
+	subset, superset := true, true
+	for _, n := range names {
+		if !slices.Contains(kanaal, n) {
+			subset = false
+		}
+	}
+	for _, k := range kanaal {
+		if !slices.Contains(names, k) {
+			superset = false
+		}
+	}
+	return subset || superset
 }
 
 // Publish delivers n to every abonnement with a matching kanaal and filters,
@@ -578,11 +595,9 @@ func (s *Server) postNotificatie(w http.ResponseWriter, r *http.Request) {
 		invalid(w, invalidParam{"kanaal", "message_kanaal", "Kanaal met deze naam bestaat niet."})
 		return
 	}
-	for key := range n.Kenmerken {
-		if !slices.Contains(known, key) {
-			invalid(w, invalidParam{"kenmerken", "kenmerken_inconsistent", "Kenmerken aren't consistent with kanaal filters"})
-			return
-		}
+	if !consistentNames(known, slices.Collect(maps.Keys(n.Kenmerken))) {
+		invalid(w, invalidParam{"kenmerken", "kenmerken_inconsistent", "Kenmerken aren't consistent with kanaal filters"})
+		return
 	}
 	s.wg.Add(1)
 	go func() {

@@ -221,6 +221,12 @@ func TestPublishDeliversToMatchingAbonnementen(t *testing.T) {
 	if ds := s.Publish(context.Background(), n); len(ds) != 0 {
 		t.Fatalf("filter mismatch delivered: %+v", ds)
 	}
+	// A filter on a kenmerk the notification does not carry does not
+	// exclude it (match_pattern skips it).
+	delete(n.Kenmerken, "bronorganisatie")
+	if ds := s.Publish(context.Background(), n); len(ds) != 1 || ds[0].Status != 204 {
+		t.Fatalf("notification without the filtered kenmerk: %+v", ds)
+	}
 
 	// Through the API, as Open Zaak publishes: 201, then delivered.
 	cb.mu.Lock()
@@ -258,4 +264,23 @@ func jsonEqual(a, b any) bool {
 func jsonBytesEqual(a, b []byte) bool {
 	var x, y any
 	return json.Unmarshal(a, &x) == nil && json.Unmarshal(b, &y) == nil && jsonEqual(x, y)
+}
+
+func TestConsistentNames(t *testing.T) {
+	kanaal := []string{"bronorganisatie", "zaaktype", "vertrouwelijkheidaanduiding"}
+	tests := []struct {
+		names []string
+		want  bool
+	}{
+		{nil, true},
+		{[]string{"zaaktype"}, true},
+		{append(append([]string{}, kanaal...), "extra"), true},
+		{[]string{"zaaktype", "extra"}, false},
+		{[]string{"bsn"}, false},
+	}
+	for _, tt := range tests {
+		if got := consistentNames(kanaal, tt.names); got != tt.want {
+			t.Errorf("consistentNames(%v) = %v, want %v", tt.names, got, tt.want)
+		}
+	}
 }
