@@ -247,7 +247,7 @@ func (v *Validator) call(ctx context.Context, berichtType string, bsns []string)
 	resp, err := v.o.HTTPClient.Do(req)
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
 		return nil, channels.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", err), 0)

@@ -230,7 +230,7 @@ func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 	resp, err := c.o.HTTPClient.Do(req)
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
 		return Result{}, channels.Temporary(fmt.Errorf("brp: raadpleeg: %w", err), 0)

@@ -181,7 +181,7 @@ func (c *Client) get(ctx context.Context, op, u string, v any) error {
 		// The *url.Error names the request URL, which may carry a BSN in
 		// its query: keep only the cause.
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
 		return channels.Temporary(fmt.Errorf("klant: %s: %w", op, err), 0)

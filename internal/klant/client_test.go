@@ -2,8 +2,12 @@ package klant_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
 )
@@ -88,5 +92,19 @@ func TestClientFollowsPages(t *testing.T) {
 	}
 	if n := len(fake2.Requests()); n != 3 {
 		t.Fatalf("%d requests, want 3", n)
+	}
+}
+
+func TestConnectionErrorHidesTheURL(t *testing.T) {
+	for _, retries := range []int{-1, 2} {
+		c := klant.NewClient("http://127.0.0.1:1/klantinteracties/api/v1", "x",
+			httpclient.New(httpclient.Options{RetryMax: retries, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}))
+		_, err := c.PartijenByIdentificator(context.Background(), klant.IDBSN, "999993653")
+		if tmp, _ := channels.IsTemporary(err); !tmp {
+			t.Fatalf("want a temporary error, got %v", err)
+		}
+		if strings.Contains(err.Error(), "999993653") || strings.Contains(err.Error(), "objectId") {
+			t.Fatalf("error names the request URL: %v", err)
+		}
 	}
 }

@@ -229,7 +229,7 @@ func (c *Client) get(ctx context.Context, op, path string, v any) error {
 	resp, err := c.o.HTTPClient.Do(req)
 	if err != nil {
 		var ue *url.Error
-		if errors.As(err, &ue) {
+		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
 		return channels.Temporary(fmt.Errorf("kvk: %s: %w", op, err), 0)
