@@ -183,6 +183,7 @@ func TestFaultsAreClassified(t *testing.T) {
 		{name: "application fault", soapFault: fakebb.ApplicationFault},
 		{name: "http 503", status: 503, temporary: true},
 		{name: "http 403", status: 403},
+		{name: "malformed answer", status: 200, temporary: true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -191,7 +192,7 @@ func TestFaultsAreClassified(t *testing.T) {
 				fake.FailNext(c.soapFault, 1)
 			}
 			if c.status != 0 {
-				fake.Faults.Add(fault.Rule{Status: c.status, Body: "<html>gateway</html>", ContentType: "text/html"})
+				fake.Faults.Add(fault.Rule{Status: c.status, Body: "<html>gateway", ContentType: "text/html"})
 			}
 			_, err := v.Check(context.Background(), fakebb.DemoBerichtType, "999993653")
 			if err == nil {

@@ -149,11 +149,15 @@ func TestErrorsAreClassified(t *testing.T) {
 		{name: "rate limited", key: fakebrp.DefaultAPIKey, status: 429, temporary: true},
 		{name: "wrong key", key: "wrong", code: "authentication"},
 		{name: "forbidden", key: fakebrp.DefaultAPIKey, status: 403},
+		{name: "malformed answer", key: fakebrp.DefaultAPIKey, status: 200, temporary: true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			fake, c := newClient(t, tc.key)
-			if tc.status != 0 {
+			switch {
+			case tc.status == 200:
+				fake.Faults.Add(fault.Rule{Status: 200, Body: "<html>gateway</html>", ContentType: "text/html"})
+			case tc.status != 0:
 				fake.Faults.Add(fault.Rule{Status: tc.status})
 			}
 			_, err := c.Raadpleeg(context.Background(), fakebrp.DemoNormal)
