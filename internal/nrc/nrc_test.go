@@ -7,10 +7,12 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/pubsub/gochannel"
 
+	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/nrc"
@@ -26,6 +28,7 @@ const (
 
 type env struct {
 	on       *opennotificaties.Server
+	bus      *gochannel.GoChannel
 	onURL    string
 	callback string // Koerier's webhook URL
 	hc       *http.Client
@@ -50,7 +53,7 @@ func newEnv(t *testing.T) env {
 	koerier := httptest.NewServer(httpapi.New(httpapi.Options{Publisher: ps, Store: st, Tokens: []string{callbackAuth}}))
 	t.Cleanup(koerier.Close)
 
-	return env{on: on, onURL: on.APIRoot(), callback: koerier.URL + "/api/v1/notificaties",
+	return env{on: on, bus: ps, onURL: on.APIRoot(), callback: koerier.URL + "/api/v1/notificaties",
 		hc: httpclient.New(httpclient.Options{RetryMax: -1})}
 }
 
@@ -197,5 +200,56 @@ func TestSubscribeMissingOptions(t *testing.T) {
 	want := "nrc: subscribe: missing CallbackAuth, CallbackURL, ClientID, Kanalen, Secret"
 	if err == nil || err.Error() != want {
 		t.Fatalf("err = %v, want %q", err, want)
+	}
+}
+
+// With the abonnement in place, the fake Open Notificaties is a real source
+// of notifications for Koerier: it delivers with the abonnement's auth, and
+// retries while Koerier cannot queue (503).
+func TestFakeOpenNotificatiesDeliversToKoerier(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	msgs, err := e.bus.Subscribe(ctx, event.TopicInbound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := nrc.Subscribe(ctx, e.hc, e.options()); err != nil {
+		t.Fatal(err)
+	}
+	n := event.Notification{
+		Kanaal: "zaken", Resource: "status", Actie: "create",
+		HoofdObject:  "https://openzaak.gemeente.example/zaken/api/v1/zaken/6b41d4c4-ef64-453c-b705-606334e79d8a",
+		ResourceURL:  "https://openzaak.gemeente.example/zaken/api/v1/statussen/0c5f8e2d-3b7a-4c1e-9f2a-8d6b4e1a7c33",
+		Aanmaakdatum: time.Date(2025, 3, 15, 10, 1, 7, 118204000, time.UTC),
+		Kenmerken:    map[string]string{"bronorganisatie": "002220647"},
+	}
+	ds := e.on.Publish(ctx, n)
+	if len(ds) != 1 || ds[0].Status != http.StatusNoContent {
+		t.Fatalf("deliveries = %+v", ds)
+	}
+	select {
+	case m := <-msgs:
+		m.Ack()
+		if m.UUID != httpapi.NotificationID(n) {
+			t.Fatalf("bus message %s, want the notification's dedup key", m.UUID)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("no inbound message on the bus")
+	}
+
+	// Another bronorganisatie is filtered out by Open Notificaties.
+	n.Kenmerken["bronorganisatie"] = "123456789"
+	if ds := e.on.Publish(ctx, n); len(ds) != 0 {
+		t.Fatalf("filtered notification delivered: %+v", ds)
+	}
+
+	// The bus is down: Koerier answers 503 and Open Notificaties retries.
+	n.Kenmerken["bronorganisatie"] = "002220647"
+	n.Actie = "update"
+	_ = e.bus.Close()
+	e.on.RetryBackoff = []time.Duration{time.Millisecond}
+	ds = e.on.Publish(ctx, n)
+	if len(ds) != 1 || ds[0].Status != http.StatusServiceUnavailable || ds[0].Attempt != 2 {
+		t.Fatalf("deliveries while the bus is down = %+v, want 503 after a retry", ds)
 	}
 }
