@@ -99,6 +99,22 @@ func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, e
 			return "error", temporary(err)
 		}
 	}
+	// Timers (taak reminders) wait on the bus until they are due: that
+	// survives restarts and, because the bus delivers a message once, fires
+	// once across replicas. The enricher re-checks the taak when it fires.
+	for _, tm := range res.Timers {
+		if err := r.publish(ctx, event.TopicInbound, tm.ID, event.Marshal(tm), tm.DueAt); err != nil {
+			return "error", temporary(err)
+		}
+		rec := store.Record{TraceID: in.ID, Stage: "enrich", Status: "scheduled",
+			Detail: fmt.Sprintf("herinnering gepland op %s", tm.DueAt.In(amsterdam).Format("02-01-2006 15:04"))}
+		if err := r.record(ctx, rec); err != nil {
+			return "error", err
+		}
+	}
 	r.markDone(ctx, marker)
+	if len(res.Events) == 0 {
+		return "scheduled", nil
+	}
 	return "event", nil
 }

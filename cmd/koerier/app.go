@@ -121,13 +121,16 @@ func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
 	var apis []zgw.API
 	for _, root := range []string{cfg.ZGW.Zaken, cfg.ZGW.Catalogi, cfg.ZGW.Besluiten, cfg.ZGW.Documenten} {
 		if root != "" {
-			apis = append(apis, zgw.API{Root: root, ClientID: cfg.ZGW.ClientID, Secret: cfg.ZGW.Secret})
+			apis = append(apis, zgw.API{Root: root, ClientID: cfg.ZGW.ClientID, Secret: cfg.ZGW.Secret,
+				UserID: cfg.ZGW.UserID, UserRepresentation: cfg.ZGW.UserRepresentation})
 		}
 	}
 	if cfg.ZGW.Objecten != "" {
 		apis = append(apis, zgw.API{Root: cfg.ZGW.Objecten, Token: cfg.ZGW.ObjectenToken})
 	}
-	return zgw.Config{APIs: apis, Cache: st, CatalogiTTL: cfg.ZGW.CatalogiCacheTTL, RolBackoff: cfg.ZGW.RolBackoff,
+	return zgw.Config{APIs: apis, Cache: st, Claims: st, CatalogiTTL: cfg.ZGW.CatalogiCacheTTL, RolBackoff: cfg.ZGW.RolBackoff,
+		BesluitTrigger: cfg.ZGW.BesluitTrigger, Documenten: cfg.ZGW.DocumentEvents,
+		TaakObjecttypen: cfg.ZGW.TaakObjecttypes, HerinneringDagen: cfg.ZGW.ReminderDays,
 		HTTP: httpclient.Options{Logger: log}, Logger: log}
 }
 
