@@ -110,14 +110,15 @@ type SQLite struct {
 	writerDone chan struct{}
 	closeOnce  sync.Once
 
-	syncFull bool // the connection's current synchronous mode; writer only
+	syncFull bool                 // the connection's current synchronous mode; writer only
+	stmts    map[string]*sql.Stmt // prepared on conn; writer only
 
 	wakeMu sync.Mutex
 	wake   map[string]chan struct{}
 }
 
 type writeOp struct {
-	fn func(tx *sql.Tx) error
+	fn func(tx *wtx) error
 	// durable ops (publishes) are fsynced before they are acknowledged;
 	// the rest (claims, acks, nacks) may be lost in a power cut, which only
 	// causes a redelivery.
@@ -150,7 +151,6 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(FULL)")
-	q.Set("_txlock", "immediate")
 	db, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("bus: sqlite: open %s: %w", cfg.Path, err)
@@ -175,6 +175,7 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 		db:         db,
 		conn:       conn,
 		syncFull:   true,
+		stmts:      map[string]*sql.Stmt{},
 		logger:     logger,
 		ops:        make(chan *writeOp, maxBatch),
 		closing:    make(chan struct{}),
@@ -230,8 +231,8 @@ func (s *SQLite) commit(batch []*writeOp) {
 		}
 		s.syncFull = durable
 	}
-	tx, err := s.conn.BeginTx(context.Background(), nil)
-	if err != nil {
+	tx := &wtx{s: s}
+	if _, err := tx.Exec("BEGIN IMMEDIATE"); err != nil {
 		for _, op := range batch {
 			op.done <- fmt.Errorf("bus: sqlite: begin: %w", err)
 		}
@@ -252,7 +253,8 @@ func (s *SQLite) commit(batch []*writeOp) {
 			errs[i] = err
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if _, err := tx.Exec("COMMIT"); err != nil {
+		_, _ = tx.Exec("ROLLBACK")
 		for _, op := range batch {
 			op.done <- fmt.Errorf("bus: sqlite: commit: %w", err)
 		}
@@ -263,14 +265,55 @@ func (s *SQLite) commit(batch []*writeOp) {
 	}
 }
 
+// wtx is the transaction the writer goroutine has open on its connection.
+// Statements are prepared once and reused: parsing SQL costs more than
+// running these one-row statements.
+type wtx struct{ s *SQLite }
+
+func (t *wtx) stmt(query string) (*sql.Stmt, error) {
+	if st, ok := t.s.stmts[query]; ok {
+		return st, nil
+	}
+	st, err := t.s.conn.PrepareContext(context.Background(), query)
+	if err != nil {
+		return nil, err
+	}
+	t.s.stmts[query] = st
+	return st, nil
+}
+
+func (t *wtx) Exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(context.Background(), args...)
+}
+
+// QueryRow returns the first row; unlike sql.Row, the caller scans it with
+// the error already folded in.
+func (t *wtx) QueryRow(query string, args ...any) rowScanner {
+	st, err := t.stmt(query)
+	if err != nil {
+		return errRow{err}
+	}
+	return st.QueryRowContext(context.Background(), args...)
+}
+
+type rowScanner interface{ Scan(dest ...any) error }
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
 // write runs fn in the writer goroutine and waits for its commit. It does
 // not take a context on purpose: abandoning a claim half-way would leave the
 // message invisible until its lease ran out.
-func (s *SQLite) write(fn func(tx *sql.Tx) error) error {
+func (s *SQLite) write(fn func(tx *wtx) error) error {
 	return s.queue(&writeOp{fn: fn, done: make(chan error, 1)})
 }
 
-func (s *SQLite) writeDurable(fn func(tx *sql.Tx) error) error {
+func (s *SQLite) writeDurable(fn func(tx *wtx) error) error {
 	return s.queue(&writeOp{fn: fn, durable: true, done: make(chan error, 1)})
 }
 
@@ -298,7 +341,7 @@ func (s *SQLite) queue(op *writeOp) error {
 func (s *SQLite) Ping(ctx context.Context) error {
 	done := make(chan error, 1)
 	go func() {
-		done <- s.write(func(tx *sql.Tx) error {
+		done <- s.write(func(tx *wtx) error {
 			var one int
 			return tx.QueryRow("SELECT 1").Scan(&one)
 		})
@@ -323,6 +366,9 @@ func (s *SQLite) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
+		for _, st := range s.stmts {
+			_ = st.Close()
+		}
 		_ = s.conn.Close()
 		if cerr := s.db.Close(); cerr != nil {
 			err = fmt.Errorf("bus: sqlite: close: %w", cerr)
@@ -377,7 +423,7 @@ func (s *SQLite) publish(topic string, msgs []*message.Message) error {
 		}
 		rows = append(rows, row{m.UUID, m.Payload, string(meta), ms(avail)})
 	}
-	err := s.writeDurable(func(tx *sql.Tx) error {
+	err := s.writeDurable(func(tx *wtx) error {
 		for _, r := range rows {
 			if _, err := tx.Exec(
 				`INSERT INTO messages (topic, uuid, payload, metadata, published_at, available_at) VALUES (?, ?, ?, ?, ?, ?)`,
@@ -409,10 +455,21 @@ type claimed struct {
 // due. Messages over MaxDeliveries are moved to the dead-letter topic on the
 // way.
 func (s *SQLite) claim(topic string) (*claimed, error) {
+	return s.ackAndClaim(nil, topic)
+}
+
+// ackAndClaim acks a message and claims the next one in one write, which
+// halves the commits of a busy consumer.
+func (s *SQLite) ackAndClaim(acked *claimed, topic string) (*claimed, error) {
 	var c *claimed
 	var deadLettered bool
-	err := s.write(func(tx *sql.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		c, deadLettered = nil, false
+		if acked != nil {
+			if _, err := tx.Exec(`DELETE FROM messages WHERE id = ? AND attempts = ?`, acked.id, acked.attempts); err != nil {
+				return fmt.Errorf("ack message %s: %w", acked.uuid, err)
+			}
+		}
 		for {
 			now := s.cfg.Now()
 			var (
@@ -438,7 +495,11 @@ RETURNING id, uuid, payload, metadata, attempts`,
 				return err
 			}
 			if err := json.Unmarshal([]byte(meta), &got.metadata); err != nil {
-				return fmt.Errorf("decode metadata of message %s: %w", got.uuid, err)
+				// Deliver it anyway: failing here would stall the topic
+				// behind one damaged row.
+				s.logger.Error("Message metadata is damaged; delivering it without", err,
+					watermill.LogFields{"topic": topic, "message_uuid": got.uuid})
+				got.metadata = nil
 			}
 			if got.metadata == nil {
 				got.metadata = message.Metadata{}
@@ -463,7 +524,7 @@ RETURNING id, uuid, payload, metadata, attempts`,
 	return c, nil
 }
 
-func (s *SQLite) deadLetter(tx *sql.Tx, c claimed, topic string, now time.Time) error {
+func (s *SQLite) deadLetter(tx *wtx, c claimed, topic string, now time.Time) error {
 	c.metadata.Set(MetaDeadLetterTopic, topic)
 	c.metadata.Set(MetaDeadLetterReason, fmt.Sprintf("delivered %d times without an ack", c.attempts-1))
 	meta, err := json.Marshal(c.metadata)
@@ -478,7 +539,7 @@ func (s *SQLite) deadLetter(tx *sql.Tx, c claimed, topic string, now time.Time) 
 }
 
 func (s *SQLite) ack(c *claimed) error {
-	err := s.write(func(tx *sql.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		_, err := tx.Exec(`DELETE FROM messages WHERE id = ? AND attempts = ?`, c.id, c.attempts)
 		return err
 	})
@@ -491,7 +552,7 @@ func (s *SQLite) ack(c *claimed) error {
 // nack makes the message due again after delay. A zero delay keeps its
 // place in the queue (used when a closing subscriber hands a message back).
 func (s *SQLite) nack(topic string, c *claimed, delay time.Duration) error {
-	err := s.write(func(tx *sql.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		if delay <= 0 {
 			_, err := tx.Exec(`UPDATE messages SET claimed_until = 0 WHERE id = ? AND attempts = ?`, c.id, c.attempts)
 			return err
@@ -510,7 +571,7 @@ func (s *SQLite) nack(topic string, c *claimed, delay time.Duration) error {
 }
 
 func (s *SQLite) extend(c *claimed) error {
-	err := s.write(func(tx *sql.Tx) error {
+	err := s.write(func(tx *wtx) error {
 		_, err := tx.Exec(
 			`UPDATE messages SET claimed_until = ? WHERE id = ? AND attempts = ?`,
 			ms(s.cfg.Now().Add(s.cfg.VisibilityTimeout)), c.id, c.attempts,
@@ -529,7 +590,7 @@ func (s *SQLite) Pending(ctx context.Context, topic string) (int, error) {
 	var n int
 	done := make(chan error, 1)
 	go func() {
-		done <- s.write(func(tx *sql.Tx) error {
+		done <- s.write(func(tx *wtx) error {
 			return tx.QueryRow(`SELECT count(*) FROM messages WHERE topic = ?`, topic).Scan(&n)
 		})
 	}()
@@ -623,43 +684,64 @@ func (sub *sqliteSubscriber) consume(ctx context.Context, topic string, out chan
 	fields := watermill.LogFields{"topic": topic}
 	poll := time.NewTimer(s.cfg.PollInterval)
 	defer poll.Stop()
+	var next *claimed // claimed together with the previous ack
 	for {
 		select {
 		case <-sub.closing:
+			sub.release(topic, next)
 			return
 		case <-ctx.Done():
+			sub.release(topic, next)
 			return
 		default:
 		}
-		wake := s.waiter(topic)
-		c, err := s.claim(topic)
-		if err != nil {
-			if errors.Is(err, ErrClosed) {
-				return
-			}
-			s.logger.Error("Cannot claim a message, retrying after the poll interval", err, fields)
-		}
+		c := next
+		next = nil
 		if c == nil {
-			poll.Reset(s.cfg.PollInterval)
-			select {
-			case <-wake:
-			case <-poll.C:
-			case <-sub.closing:
-				return
-			case <-ctx.Done():
-				return
+			wake := s.waiter(topic)
+			var err error
+			c, err = s.claim(topic)
+			if err != nil {
+				if errors.Is(err, ErrClosed) {
+					return
+				}
+				s.logger.Error("Cannot claim a message, retrying after the poll interval", err, fields)
 			}
-			continue
+			if c == nil {
+				poll.Reset(s.cfg.PollInterval)
+				select {
+				case <-wake:
+				case <-poll.C:
+				case <-sub.closing:
+					return
+				case <-ctx.Done():
+					return
+				}
+				continue
+			}
 		}
-		if !sub.deliver(ctx, topic, c, out) {
+		var ok bool
+		if next, ok = sub.deliver(ctx, topic, c, out); !ok {
 			return
 		}
 	}
 }
 
-// deliver hands one claimed message to the consumer and settles it. It
-// returns false when the subscription ends.
-func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claimed, out chan<- *message.Message) bool {
+// release hands an unacked message back at its place in the queue.
+func (sub *sqliteSubscriber) release(topic string, c *claimed) {
+	if c == nil {
+		return
+	}
+	if err := sub.s.nack(topic, c, 0); err != nil && !errors.Is(err, ErrClosed) {
+		sub.s.logger.Error("Cannot hand back an unacked message; it is redelivered after the visibility timeout", err,
+			watermill.LogFields{"topic": topic, "message_uuid": c.uuid})
+	}
+}
+
+// deliver hands one claimed message to the consumer and settles it. After
+// an ack it returns the next message, claimed in the same write, if one was
+// due. ok is false when the subscription ends.
+func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claimed, out chan<- *message.Message) (next *claimed, ok bool) {
 	s := sub.s
 	fields := watermill.LogFields{"topic": topic, "message_uuid": c.uuid}
 	msg := message.NewMessage(c.uuid, c.payload)
@@ -669,20 +751,14 @@ func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claim
 	defer cancel()
 	msg.SetContext(msgCtx)
 
-	release := func() {
-		if err := s.nack(topic, c, 0); err != nil && !errors.Is(err, ErrClosed) {
-			s.logger.Error("Cannot hand back an unacked message; it is redelivered after the visibility timeout", err, fields)
-		}
-	}
-
 	select {
 	case out <- msg:
 	case <-sub.closing:
-		release()
-		return false
+		sub.release(topic, c)
+		return nil, false
 	case <-ctx.Done():
-		release()
-		return false
+		sub.release(topic, c)
+		return nil, false
 	}
 
 	// Extend the lease well before it runs out, so a slow handler does not
@@ -692,25 +768,26 @@ func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claim
 	for {
 		select {
 		case <-msg.Acked():
-			if err := s.ack(c); err != nil {
+			next, err := s.ackAndClaim(c, topic)
+			if err != nil {
 				s.logger.Error("Cannot ack a message; it will be delivered again", err, fields)
 			}
-			return true
+			return next, true
 		case <-msg.Nacked():
 			if err := s.nack(topic, c, s.cfg.NackDelay); err != nil {
 				s.logger.Error("Cannot nack a message; it is redelivered after the visibility timeout", err, fields)
 			}
-			return true
+			return nil, true
 		case <-lease.C:
 			if err := s.extend(c); err != nil {
 				s.logger.Error("Cannot extend the claim of a message", err, fields)
 			}
 		case <-sub.closing:
-			release()
-			return false
+			sub.release(topic, c)
+			return nil, false
 		case <-ctx.Done():
-			release()
-			return false
+			sub.release(topic, c)
+			return nil, false
 		}
 	}
 }
