@@ -195,6 +195,7 @@ func (t *Timing) Apply(ctx context.Context, m *Match, d *event.Decision, ev *eve
 		if until.After(d.HoldUntil) {
 			d.HoldUntil = until
 		}
+		d.Grouped = true
 		d.Explanation = append(d.Explanation, fmt.Sprintf("group_window %s: berichten over deze zaak worden tot %s samengevoegd; alleen de laatste status gaat weg.",
 			r.GroupWindow, until.In(amsterdam).Format("15:04:05")))
 	}
