@@ -223,12 +223,8 @@ func (s *Server) authorizeSource(w http.ResponseWriter, r *http.Request, source 
 		WriteProblem(w, http.StatusUnauthorized, "Not authenticated", "The Authorization header is missing.")
 		return "", false
 	}
-	sums := make([][32]byte, len(s.sources))
-	for i, st := range s.sources {
-		sums[i] = st.sum
-	}
-	if i := matchToken(got, sums); i >= 0 {
-		return s.sources[i].name, true
+	if i := matchToken(got, s.sourceSums); i >= 0 {
+		return s.sourceNames[i], true
 	}
 	if alsoAbonnement && matchToken(got, s.tokens) >= 0 {
 		return "", true

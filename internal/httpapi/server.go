@@ -20,7 +20,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -99,13 +101,10 @@ type Server struct {
 	log     *slog.Logger
 	metrics *metrics
 	tokens  [][sha256.Size]byte
-	sources []sourceToken
 	admin   [][sha256.Size]byte
-}
-
-type sourceToken struct {
-	name string
-	sum  [sha256.Size]byte
+	// sourceNames[i] is the source system whose token hashes to sourceSums[i].
+	sourceNames []string
+	sourceSums  [][sha256.Size]byte
 }
 
 // New builds the server and registers its routes.
@@ -130,9 +129,11 @@ func New(o Options) *Server {
 		tokens:  hashAll(o.Tokens),
 		admin:   hashAll(o.AdminTokens),
 	}
-	for name, tok := range o.SourceTokens {
-		if tok != "" {
-			s.sources = append(s.sources, sourceToken{name: name, sum: sha256.Sum256([]byte(tok))})
+	// Sorted, so that a token shared by mistake always names the same system.
+	for _, name := range slices.Sorted(maps.Keys(o.SourceTokens)) {
+		if tok := o.SourceTokens[name]; tok != "" {
+			s.sourceNames = append(s.sourceNames, name)
+			s.sourceSums = append(s.sourceSums, sha256.Sum256([]byte(tok)))
 		}
 	}
 	s.handler = s.mux
