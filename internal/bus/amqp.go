@@ -32,6 +32,9 @@ type amqpBackend struct {
 	pub    *wamqp.Publisher
 	sub    *wamqp.Subscriber
 	logger watermill.LoggerAdapter
+
+	mu       sync.Mutex
+	declared map[string]bool // topics whose queues this process declared
 }
 
 func newAMQPBus(ctx context.Context, o Options, logger watermill.LoggerAdapter) (*Bus, error) {
@@ -85,8 +88,8 @@ func newAMQPBus(ctx context.Context, o Options, logger watermill.LoggerAdapter) 
 		return nil, fmt.Errorf("bus: amqp: connect: %w", ctx.Err())
 	}
 
-	a := &amqpBackend{o: o, pub: r.pub, sub: r.sub, logger: logger}
-	pub := &delayPublisher{inner: r.pub, buckets: o.DelayBuckets, now: time.Now}
+	a := &amqpBackend{o: o, pub: r.pub, sub: r.sub, logger: logger, declared: map[string]bool{}}
+	pub := &delayPublisher{inner: r.pub, buckets: o.DelayBuckets, now: time.Now, declare: a.declareOnce}
 	sub := &delaySubscriber{inner: r.sub, pub: pub, now: time.Now, logger: logger, closing: make(chan struct{})}
 	return &Bus{
 		Publisher:  pub,
@@ -148,8 +151,24 @@ func (a *amqpBackend) declare(ctx context.Context, topics ...string) error {
 		if err := a.sub.SubscribeInitialize(topic); err != nil {
 			return fmt.Errorf("bus: amqp: declare %s: %w", topic, err)
 		}
+		a.mu.Lock()
+		a.declared[topic] = true
+		a.mu.Unlock()
 	}
 	return nil
+}
+
+// declareOnce declares topic before its first publish from this process, as
+// a safety net for a topic missing from Options.Topics: without it the
+// default exchange would drop the message and still confirm it.
+func (a *amqpBackend) declareOnce(topic string) error {
+	a.mu.Lock()
+	done := a.declared[topic]
+	a.mu.Unlock()
+	if done {
+		return nil
+	}
+	return a.declare(context.Background(), topic)
 }
 
 // pending returns the number of ready messages in topic's queue.
@@ -264,9 +283,13 @@ type delayPublisher struct {
 	inner   message.Publisher
 	buckets []time.Duration
 	now     func() time.Time
+	declare func(topic string) error
 }
 
 func (p *delayPublisher) Publish(topic string, msgs ...*message.Message) error {
+	if err := p.declare(topic); err != nil {
+		return fmt.Errorf("bus: amqp: publish to %s: %w", topic, err)
+	}
 	now := p.now()
 	var due []*message.Message
 	for _, m := range msgs {

@@ -241,6 +241,17 @@ func TestAMQPDeclare(t *testing.T) {
 	if err := b.Declare(context.Background(), topic); err != nil {
 		t.Fatalf("redeclare: %v", err)
 	}
+
+	// A topic nobody declared is declared on its first publish instead of
+	// being dropped by the default exchange.
+	undeclared := uniqueTopic("undeclared")
+	cleanupQueues(t, Options{}, undeclared)
+	if err := b.Publisher.Publish(undeclared, message.NewMessage("kept", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := b.Pending(context.Background(), undeclared); err != nil || n != 1 {
+		t.Fatalf("pending on undeclared topic = %d, %v; want 1", n, err)
+	}
 }
 
 func TestAMQPUnreachableBrokerFailsFast(t *testing.T) {
