@@ -213,10 +213,22 @@ func (r *Router) subjectRef(s event.Subject) string {
 	return ""
 }
 
+// personalisationKeys are always present (empty when the event has no such
+// part), because Notify refuses a message whose template names a
+// placeholder the request lacks; one template can then serve zaak and taak
+// events alike.
+var personalisationKeys = []string{"naam", "gebeurtenis", "zaak_identificatie", "zaak_omschrijving", "zaaktype_omschrijving",
+	"status_omschrijving", "resultaat_omschrijving", "besluit_identificatie", "besluit_datum", "besluittype_omschrijving",
+	"taak_titel", "taak_formulier", "taak_verloopdatum"}
+
 // personalisation is what templates may use. It holds only what the
 // message needs to say; the BSN is never part of it.
 func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
-	p := map[string]string{"naam": rcp.Name, "gebeurtenis": ev.Type}
+	p := make(map[string]string, len(personalisationKeys)+len(ev.Personalisation))
+	for _, k := range personalisationKeys {
+		p[k] = ""
+	}
+	p["naam"], p["gebeurtenis"] = rcp.Name, ev.Type
 	if z := ev.Zaak; z != nil {
 		p["zaak_identificatie"], p["zaak_omschrijving"] = z.Identificatie, z.Omschrijving
 	}
@@ -239,7 +251,7 @@ func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
 		}
 	}
 	for k, v := range ev.Personalisation {
-		if _, taken := p[k]; !taken {
+		if p[k] == "" {
 			p[k] = v
 		}
 	}

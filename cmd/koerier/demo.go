@@ -20,6 +20,7 @@ import (
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
+	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 	"github.com/mijnservices/koerier/internal/store"
@@ -210,6 +211,17 @@ func demoScenarios(sb *sandbox.Sandbox) []scenario {
 	ze := newDemoZaak(oz, d, "ZAAK-2025-0000201", "Parking permit Havenweg", demoBSNEnglish, "Emily")
 	eng := oz.SetStatus(ze.URL, d.Statustypen[0], now)
 	firstN := statusNotification(oz, d.ZaakInwoner, first)
+	besluitN := oz.Notification("create", d.Besluit.URL, now)
+	taakURL := sb.Objecten.Put("", objecten.DemoTaakObjecttype, objecten.DenHaagTaak("Aanvullende gegevens aanleveren", "open",
+		d.ZaakInwoner.URL, now.Add(4*24*time.Hour).UTC().Format(time.RFC3339), openzaak.DemoBSNJansen))
+	taakN := sb.Objecten.Notification("create", taakURL, now)
+	taakBedrijfN := sb.Objecten.Notification("create", sb.Taken.TaakBedrijf, now)
+	eind, res := oz.CloseZaak(d.ZaakInwoner.URL, d.Statustypen[3], d.Resultaattype, now)
+	afsluiten := []event.Notification{
+		oz.Notification("partial_update", d.ZaakInwoner.URL, now),
+		oz.Notification("create", eind.URL, now),
+		oz.Notification("create", res.URL, now),
+	}
 	return []scenario{
 		{title: "Zaak aangemaakt voor een inwoner met e-mail als voorkeur", notifications: []event.Notification{firstN}, wait: 5 * time.Second},
 		{title: "Dezelfde notificatie nog eens (Open Notificaties probeert opnieuw): er gaat geen tweede e-mail uit", notifications: []event.Notification{firstN}, wait: time.Second},
@@ -217,6 +229,10 @@ func demoScenarios(sb *sandbox.Sandbox) []scenario {
 		{title: "Zaak aangemaakt voor een bedrijf (KVK)", notifications: []event.Notification{statusNotification(oz, d.ZaakBedrijf, bedrijf)}, wait: 5 * time.Second},
 		{title: "E-mail komt terug (bounce): terugval naar het volgende kanaal", notifications: []event.Notification{statusNotification(oz, zb, bounce)}, wait: 6 * time.Second},
 		{title: "Engelstalige inwoner (voorkeurstaal eng)", notifications: []event.Notification{statusNotification(oz, ze, eng)}, wait: 5 * time.Second},
+		{title: "Besluit genomen: formeel, dus alleen Berichtenbox of post (niet per e-mail)", notifications: []event.Notification{besluitN}, wait: 3 * time.Second},
+		{title: "Taak toegewezen aan een inwoner (Objecten API, Den Haag-vorm), met herinneringen", notifications: []event.Notification{taakN}, wait: 5 * time.Second},
+		{title: "Taak toegewezen aan een bedrijf (community-vorm, KVK)", notifications: []event.Notification{taakBedrijfN}, wait: 5 * time.Second},
+		{title: "Zaak afgesloten (zaak_afsluiten: drie notificaties, één bericht)", notifications: afsluiten, wait: 5 * time.Second},
 	}
 }
 

@@ -28,9 +28,6 @@ const (
 	CallbackToken = "sandbox-notify-callback-token"
 )
 
-// TaakObjecttype is the objecttype URL of taken in the sandbox.
-const TaakObjecttype = "http://objecttypen.sandbox.invalid/api/v2/objecttypes/d5c77844-7e00-4908-9839-f18a8ac6a045"
-
 // Options tune the sandbox.
 type Options struct {
 	// NotifyCallbackURL is where the fake Notify posts delivery receipts
@@ -48,6 +45,7 @@ type Sandbox struct {
 	OpenZaak  *openzaak.Server
 	Demo      openzaak.Demo
 	Objecten  *objecten.Server
+	Taken     objecten.Demo
 	OpenKlant *openklant.Server
 	BRP       *brp.Server
 	Notify    *notify.Server
@@ -79,6 +77,7 @@ func Start(o Options) (*Sandbox, error) {
 		return nil, err
 	}
 	s.Objecten.SetBaseURL(objURL)
+	s.Taken = objecten.SeedDemo(s.Objecten, s.Demo.ZaakInwoner.URL)
 
 	s.OpenKlant = openklant.NewServer(openklant.Options{})
 	okURL, err := s.serve(s.OpenKlantFaults.Wrap(s.OpenKlant))
@@ -133,7 +132,7 @@ func (s *Sandbox) Configure(cfg *config.Config) {
 	cfg.ZGW.Documenten = s.OpenZaak.DocumentenRoot()
 	cfg.ZGW.Objecten = s.Objecten.Root()
 	cfg.ZGW.ObjectenToken = ObjectenToken
-	cfg.ZGW.TaakObjecttypes = []string{TaakObjecttype}
+	cfg.ZGW.TaakObjecttypes = []string{objecten.DemoTaakObjecttype}
 	cfg.OpenKlant.URL, cfg.OpenKlant.Token = s.OpenKlant.BaseURL(), openklant.DefaultToken
 	cfg.BRP.URL, cfg.BRP.APIKey = s.urls["brp"], brp.DefaultAPIKey
 	cfg.Notify.URL, cfg.Notify.APIKey = s.urls["notify"], s.NotifyKey.String()
