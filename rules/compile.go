@@ -30,6 +30,20 @@ var shorthand = map[string]string{
 	"language":          "recipient.language",
 }
 
+// shorthandGetters read the field a `match:` key compares, for the native
+// evaluation of shorthands (see Rule.matches).
+var shorthandGetters = map[string]func(*Env) string{
+	"event":             func(e *Env) string { return e.Event.Type },
+	"zaaktype":          func(e *Env) string { return e.Zaaktype.Identificatie },
+	"statustype":        func(e *Env) string { return e.Statustype.Omschrijving },
+	"resultaat":         func(e *Env) string { return e.Resultaat.Omschrijving },
+	"besluittype":       func(e *Env) string { return e.Besluit.BesluittypeOmschrijving },
+	"taak_soort":        func(e *Env) string { return e.Taak.Soort },
+	"vertrouwelijkheid": func(e *Env) string { return e.Zaak.Vertrouwelijkheidaanduiding },
+	"kind":              func(e *Env) string { return e.Recipient.Kind },
+	"language":          func(e *Env) string { return e.Recipient.Language },
+}
+
 // shorthandOrder fixes the order of the generated expression, so that the
 // explanation reads the same every time.
 var shorthandOrder = []string{"event", "zaaktype", "statustype", "resultaat", "besluittype", "taak_soort", "vertrouwelijkheid", "kind", "language"}
@@ -291,15 +305,17 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 			for _, key := range shorthandOrder {
 				if vals, ok := m[key]; ok {
 					parts = append(parts, shorthandExpr(key, vals))
+					r.terms = append(r.terms, term{get: shorthandGetters[key], set: setOf(vals)})
 				}
 			}
 			r.filter = filter{events: setOf(m["event"]), zaaktypen: setOf(m["zaaktype"])}
 		}
 	}
 	if whenNode != nil && r.when != "" {
-		if _, err := expr.Compile(r.when, compileOptions()...); err != nil {
+		if prog, err := expr.Compile(r.when, compileOptions()...); err != nil {
 			c.exprError(p, whenNode, label, r.when, err)
 		} else {
+			r.whenProgram = prog
 			parts = append(parts, "("+r.when+")")
 			r.filter = r.filter.and(filterFromWhen(r.when))
 		}

@@ -105,19 +105,17 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 			lines = append(lines, r.explain.otherRole)
 			continue
 		}
-		if r.program != nil {
-			res, err := machine.Run(r.program, env)
-			if err != nil {
-				// Compiled and type-checked at load, so a runtime error is
-				// rare (e.g. a division by zero); the rule does not match
-				// and the explanation says why.
-				lines = append(lines, fmt.Sprintf("Regel %q (%s) past niet: fout bij het evalueren: %v.", r.Name, r.Pos, err))
-				continue
-			}
-			if ok, _ := res.(bool); !ok {
-				lines = append(lines, r.explain.noMatch)
-				continue
-			}
+		ok, err := r.matches(machine, env)
+		if err != nil {
+			// Compiled and type-checked at load, so a runtime error is rare
+			// (e.g. a division by zero); the rule does not match and the
+			// explanation says why.
+			lines = append(lines, fmt.Sprintf("Regel %q (%s) past niet: fout bij het evalueren: %v.", r.Name, r.Pos, err))
+			continue
+		}
+		if !ok {
+			lines = append(lines, r.explain.noMatch)
+			continue
 		}
 		m := &Match{Rule: r, rs: rs, in: in, Organisation: r.Organisation, Contactpersonen: r.Contactpersonen}
 		lines = append(lines, r.explain.match)

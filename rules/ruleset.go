@@ -126,6 +126,11 @@ type Rule struct {
 	// when, joined with &&); empty means always.
 	Condition string
 	program   *vm.Program
+	// terms and whenProgram evaluate the same condition as program, faster:
+	// the shorthand as set look-ups, then only the `when` part in expr.
+	// TestNativeMatchEqualsProgram holds them to the same answers.
+	terms       []term
+	whenProgram *vm.Program
 	// filter is what the index knows of the condition: sets of event types
 	// and zaaktype identificaties that the condition requires (nil: any).
 	filter   filter
@@ -133,6 +138,29 @@ type Rule struct {
 	when     string
 	roleMask uint8
 	explain  explanations
+}
+
+type term struct {
+	get func(*Env) string
+	set map[string]bool
+}
+
+// matches evaluates the rule's condition.
+func (r *Rule) matches(machine *vm.VM, env *Env) (bool, error) {
+	for _, t := range r.terms {
+		if !t.set[t.get(env)] {
+			return false, nil
+		}
+	}
+	if r.whenProgram == nil {
+		return true, nil
+	}
+	res, err := machine.Run(r.whenProgram, env)
+	if err != nil {
+		return false, err
+	}
+	ok, _ := res.(bool)
+	return ok, nil
 }
 
 // Rules returns the rules in evaluation order.
