@@ -107,8 +107,12 @@ type Server struct {
 	sourceSums  [][sha256.Size]byte
 }
 
-// New builds the server and registers its routes.
+// New builds the server and registers its routes. It panics without a
+// Publisher or Store: that is a wiring mistake, not a runtime condition.
 func New(o Options) *Server {
+	if o.Publisher == nil || o.Store == nil {
+		panic("httpapi: New needs Options.Publisher and Options.Store")
+	}
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
