@@ -178,10 +178,12 @@ type KVK struct {
 
 // Berichtenbox configures the MijnOverheid subscription check (optional).
 type Berichtenbox struct {
-	ValidatieURL string         `yaml:"validatie_url"`
-	BerichtType  string         `yaml:"bericht_type"`
-	CacheTTL     *time.Duration `yaml:"cache_ttl"`
-	TLS          TLS            `yaml:"tls"`
+	ValidatieURL string `yaml:"validatie_url"`
+	// BerichtleverancierCode identifies the gemeente as sender at Logius.
+	BerichtleverancierCode string         `yaml:"berichtleverancier_code"`
+	BerichtType            string         `yaml:"bericht_type"`
+	CacheTTL               *time.Duration `yaml:"cache_ttl"`
+	TLS                    TLS            `yaml:"tls"`
 }
 
 // TLS is a client certificate for mutual TLS.
@@ -426,6 +428,9 @@ func (c *Config) Validate() error {
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			bad(key, "%q is not an absolute http(s) URL", v)
 		}
+	}
+	if c.Berichtenbox.ValidatieURL != "" && c.Berichtenbox.BerichtleverancierCode == "" {
+		bad("berichtenbox.berichtleverancier_code", "required when berichtenbox.validatie_url is set (the sender code Logius gave the gemeente)")
 	}
 	if c.Notify.URL != "" && c.Notify.APIKey == "" {
 		bad("notify.api_key", "required when notify.url is set (format {name}-{service_id}-{secret})")

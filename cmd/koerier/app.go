@@ -17,6 +17,7 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/channels/notifynl"
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/brp"
@@ -25,6 +26,7 @@ import (
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
+	"github.com/mijnservices/koerier/internal/kvk"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
 	"github.com/mijnservices/koerier/internal/zgw"
@@ -43,6 +45,8 @@ type app struct {
 	bus    *bus.Bus
 	rules  *rules.Holder
 	router *router.Router
+	// recipients resolves subjects (also for explain-recipient).
+	recipients *klant.Resolver
 	api    *httpapi.Server
 	srv    *http.Server
 	ln     net.Listener
@@ -91,7 +95,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	if err != nil {
 		return nil, fmt.Errorf("zgw: %w", err)
 	}
-	resolver := buildResolver(cfg, a.store, log)
+	resolver, err := buildResolver(cfg, a.store, log)
+	if err != nil {
+		return nil, err
+	}
+	a.recipients = resolver
 
 	a.router, err = router.New(router.Deps{
 		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
@@ -134,17 +142,51 @@ func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
 		HTTP: httpclient.Options{Logger: log}, Logger: log}
 }
 
-func buildResolver(cfg config.Config, st store.Store, log *slog.Logger) *klant.Resolver {
+func buildResolver(cfg config.Config, st store.Store, log *slog.Logger) (*klant.Resolver, error) {
 	o := klant.ResolverOptions{Cache: st, KlantCacheTTL: *cfg.OpenKlant.CacheTTL, BRPCacheTTL: *cfg.BRP.CacheTTL,
 		CacheKeySecret: []byte(cfg.Store.SubjectKey), Logger: log}
 	if cfg.OpenKlant.URL != "" {
 		o.Klant = klant.NewClient(cfg.OpenKlant.URL, cfg.OpenKlant.Token, httpclient.New(httpclient.Options{Logger: log}))
 	}
 	if cfg.BRP.URL != "" {
-		o.BRP = brp.New(brp.Options{BaseURL: cfg.BRP.URL, APIKey: cfg.BRP.APIKey, APIKeyHeader: cfg.BRP.APIKeyHeader,
-			HTTPClient: httpclient.New(httpclient.Options{Logger: log})})
+		hc, err := tlsClient(cfg.BRP.TLS, httpclient.Options{Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("brp: %w", err)
+		}
+		o.BRP = brp.New(brp.Options{BaseURL: cfg.BRP.URL, APIKey: cfg.BRP.APIKey, APIKeyHeader: cfg.BRP.APIKeyHeader, HTTPClient: hc})
 	}
-	return klant.NewResolver(o)
+	if cfg.KVK.URL != "" {
+		o.KVK = kvk.New(kvk.Options{BaseURL: cfg.KVK.URL, APIKey: cfg.KVK.APIKey, HTTPClient: httpclient.New(httpclient.Options{Logger: log})})
+	}
+	if cfg.Berichtenbox.ValidatieURL != "" {
+		// SOAP faults arrive as HTTP 500: retrying them in-process only
+		// spends Logius' call quota.
+		hc, err := tlsClient(cfg.Berichtenbox.TLS, httpclient.Options{Logger: log, RetryMax: -1})
+		if err != nil {
+			return nil, fmt.Errorf("berichtenbox: %w", err)
+		}
+		v, err := berichtenbox.NewValidator(berichtenbox.ValidatorOptions{URL: cfg.Berichtenbox.ValidatieURL,
+			BerichtleverancierCode: cfg.Berichtenbox.BerichtleverancierCode, HTTPClient: hc, Cache: st,
+			CacheTTL: *cfg.Berichtenbox.CacheTTL, CacheKeySecret: []byte(cfg.Store.SubjectKey), Logger: log})
+		if err != nil {
+			return nil, err
+		}
+		o.Berichtenbox = v.ForBerichtType(cfg.Berichtenbox.BerichtType)
+	}
+	return klant.NewResolver(o), nil
+}
+
+// tlsClient builds an HTTP client with a client certificate when one is
+// configured (BRP and Logius require mutual TLS in production).
+func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
+	if t.CertFile != "" {
+		tr, err := httpclient.MutualTLS(t.CertFile, t.KeyFile, t.CAFile)
+		if err != nil {
+			return nil, err
+		}
+		o.Transport = tr
+	}
+	return httpclient.New(o), nil
 }
 
 func buildChannels(cfg config.Config, log *slog.Logger) (*channels.Registry, error) {

@@ -157,6 +157,20 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		}
 		fmt.Fprintln(out)
 	}
+	fmt.Fprintln(out, "Ontvangers zoals Koerier ze kent (koerier explain-recipient), met de bron van elk gegeven:")
+	for _, subj := range []event.Subject{
+		{Role: event.RoleInitiator, Kind: event.KindInwoner, BSN: openzaak.DemoBSNJansen},
+		{Role: event.RoleInitiator, Kind: event.KindBedrijf, KVK: openklant.DemoKVK},
+	} {
+		var buf bytes.Buffer
+		if err := explainRecipient(ctx, &buf, a.recipients, subj, ""); err != nil {
+			return err
+		}
+		for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {
+			fmt.Fprintln(out, "   "+l)
+		}
+		fmt.Fprintln(out)
+	}
 	sent := sb.Notify.Sent()
 	fmt.Fprintf(out, "Notify NL (fake) accepted %d message(s):\n", len(sent))
 	for _, s := range sent {

@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/sandbox/berichtenbox"
 	"github.com/mijnservices/koerier/internal/sandbox/brp"
+	"github.com/mijnservices/koerier/internal/sandbox/kvk"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
 	"github.com/mijnservices/koerier/internal/sandbox/objecten"
@@ -48,6 +50,9 @@ type Sandbox struct {
 	Taken     objecten.Demo
 	OpenKlant *openklant.Server
 	BRP       *brp.Server
+	KVK       *kvk.Server
+	// Berichtenbox is the Logius ValidateAbonnementen service.
+	Berichtenbox *berichtenbox.Server
 	Notify    *notify.Server
 	NotifyKey notify.Key
 	// Faults inject failures per peer.
@@ -97,6 +102,24 @@ func Start(o Options) (*Sandbox, error) {
 	s.BRP.SeedDemo()
 	s.urls["brp"] = brpURL
 
+	s.KVK = kvk.NewServer(kvk.Options{})
+	kvkURL, err := s.serve(s.KVK)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.KVK.SeedDemo()
+	s.urls["kvk"] = kvkURL
+
+	s.Berichtenbox = berichtenbox.NewServer(berichtenbox.Options{})
+	bbURL, err := s.serve(s.Berichtenbox)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Berichtenbox.SeedDemo()
+	s.urls["berichtenbox"] = bbURL
+
 	s.NotifyKey = notify.NewKey("koerier")
 	s.Notify = notify.NewServer(notify.Options{
 		Keys: []notify.Key{s.NotifyKey}, Templates: o.NotifyTemplates, Now: o.Now,
@@ -135,6 +158,10 @@ func (s *Sandbox) Configure(cfg *config.Config) {
 	cfg.ZGW.TaakObjecttypes = []string{objecten.DemoTaakObjecttype}
 	cfg.OpenKlant.URL, cfg.OpenKlant.Token = s.OpenKlant.BaseURL(), openklant.DefaultToken
 	cfg.BRP.URL, cfg.BRP.APIKey = s.urls["brp"], brp.DefaultAPIKey
+	cfg.KVK.URL, cfg.KVK.APIKey = s.urls["kvk"], kvk.DefaultAPIKey
+	cfg.Berichtenbox.ValidatieURL = s.urls["berichtenbox"]
+	cfg.Berichtenbox.BerichtleverancierCode = "GEMEENTE-SANDBOX"
+	cfg.Berichtenbox.BerichtType = berichtenbox.DemoBerichtType
 	cfg.Notify.URL, cfg.Notify.APIKey = s.urls["notify"], s.NotifyKey.String()
 	cfg.Notify.CallbackToken = CallbackToken
 }
