@@ -256,6 +256,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		if ch == event.ChannelVoorkeur {
 			if !resolved.Digital {
 				d.Skipped = append(d.Skipped, event.ChannelSkip{Channel: ch, Reason: "digitale adressen niet opgevraagd"})
+				d.Explanation = append(d.Explanation, "voorkeur overgeslagen: digitale adressen niet opgevraagd.")
 				continue
 			}
 			switch {
@@ -273,7 +274,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 				d.Explanation = append(d.Explanation, "voorkeur overgeslagen: "+reason+".")
 				continue
 			}
-			d.Explanation = append(d.Explanation, "voorkeur wordt "+actual+": het voorkeurskanaal van de ontvanger.")
+			d.Explanation = append(d.Explanation, voorkeurLines[actual])
 		}
 		if contains(plan, actual) {
 			d.Explanation = append(d.Explanation, actual+" staat al eerder in het plan; dubbele vermelding vervalt.")
@@ -283,7 +284,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 			if !containsSkip(d.Skipped, actual) {
 				d.Skipped = append(d.Skipped, event.ChannelSkip{Channel: actual, Reason: reason})
 			}
-			d.Explanation = append(d.Explanation, actual+" overgeslagen: "+reason+".")
+			d.Explanation = append(d.Explanation, skipLine(actual, reason))
 			continue
 		}
 		if actual == event.ChannelBerichtenbox && resolved.Berichtenbox && r.Berichtenbox == event.Unknown {
@@ -302,11 +303,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		return d
 	}
 	d.Plan = plan
-	if len(plan) == 1 {
-		d.Explanation = append(d.Explanation, "Plan: "+plan[0]+", zonder terugval.")
-	} else {
-		d.Explanation = append(d.Explanation, "Plan: eerst "+plan[0]+"; bij een blijvende fout "+strings.Join(plan[1:], ", dan ")+".")
-	}
+	d.Explanation = append(d.Explanation, planLine(plan))
 	if w, ok := rule.QuietHours[plan[0]]; ok {
 		if until := holdUntil(w, m.in.Now); !until.IsZero() {
 			d.HoldUntil = until
@@ -315,6 +312,66 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		}
 	}
 	return d
+}
+
+var voorkeurLines = map[string]string{
+	event.ChannelEmail: "voorkeur wordt email: het voorkeurskanaal van de ontvanger.",
+	event.ChannelSMS:   "voorkeur wordt sms: het voorkeurskanaal van de ontvanger.",
+}
+
+// Reasons a channel is skipped; fixed sentences so that the ledger can be
+// searched for them and the guide can list them.
+const (
+	reasonNoEmail         = "geen e-mailadres bekend"
+	reasonNoPhone         = "geen telefoonnummer bekend"
+	reasonBerichtenboxBSN = "de Berichtenbox is alleen voor inwoners met een BSN"
+	reasonNotSubscribed   = "niet geabonneerd op berichten van de gemeente in de Berichtenbox"
+	reasonNoPost          = "de ontvanger wil geen post"
+	reasonNoAddress       = "geen postadres bekend"
+)
+
+// skipLines holds "<channel> overgeslagen: <reason>." for every fixed
+// reason, so that explaining a skip costs no allocation.
+var skipLines = func() map[string]map[string]string {
+	out := map[string]map[string]string{}
+	for ch, reasons := range map[string][]string{
+		event.ChannelEmail:        {reasonNoEmail},
+		event.ChannelSMS:          {reasonNoPhone},
+		event.ChannelBerichtenbox: {reasonBerichtenboxBSN, reasonNotSubscribed},
+		event.ChannelPrint:        {reasonNoPost, reasonNoAddress},
+	} {
+		out[ch] = map[string]string{}
+		for _, r := range reasons {
+			out[ch][r] = ch + " overgeslagen: " + r + "."
+		}
+	}
+	return out
+}()
+
+func skipLine(ch, reason string) string {
+	if l, ok := skipLines[ch][reason]; ok {
+		return l
+	}
+	return ch + " overgeslagen: " + reason + "."
+}
+
+func planLine(plan []string) string {
+	if len(plan) == 1 {
+		return "Plan: " + plan[0] + ", zonder terugval."
+	}
+	var b strings.Builder
+	b.Grow(64 + 16*len(plan))
+	b.WriteString("Plan: eerst ")
+	b.WriteString(plan[0])
+	b.WriteString("; bij een blijvende fout ")
+	for i, ch := range plan[1:] {
+		if i > 0 {
+			b.WriteString(", dan ")
+		}
+		b.WriteString(ch)
+	}
+	b.WriteString(".")
+	return b.String()
 }
 
 func containsSkip(s []event.ChannelSkip, ch string) bool {
@@ -331,26 +388,26 @@ func cannotReceive(ch string, r *event.Recipient, resolved Need, kind string) st
 	switch ch {
 	case event.ChannelEmail:
 		if resolved.Digital && r.Email == "" {
-			return "geen e-mailadres bekend"
+			return reasonNoEmail
 		}
 	case event.ChannelSMS:
 		if resolved.Digital && r.Phone == "" {
-			return "geen telefoonnummer bekend"
+			return reasonNoPhone
 		}
 	case event.ChannelBerichtenbox:
 		// The Berichtenbox is addressed by BSN: companies are not in it.
 		if kind == event.KindBedrijf || (r.Subject.BSN == "" && r.Subject.Kind != "") {
-			return "de Berichtenbox is alleen voor inwoners met een BSN"
+			return reasonBerichtenboxBSN
 		}
 		if resolved.Berichtenbox && r.Berichtenbox == event.No {
-			return "niet geabonneerd op berichten van de gemeente in de Berichtenbox"
+			return reasonNotSubscribed
 		}
 	case event.ChannelPrint:
 		if r.NoPost {
-			return "de ontvanger wil geen post"
+			return reasonNoPost
 		}
 		if resolved.Postal && r.PostalAddress == nil {
-			return "geen postadres bekend"
+			return reasonNoAddress
 		}
 	}
 	return ""

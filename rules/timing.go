@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/mijnservices/koerier/internal/event"
@@ -182,7 +183,7 @@ func (t *Timing) Apply(ctx context.Context, m *Match, d *event.Decision, ev *eve
 		}
 		if !ok {
 			d.Skip = true
-			d.Reason = fmt.Sprintf("throttle: al %d keer bericht %s in de afgelopen %s", r.Throttle.Max, r.Message, r.Throttle.Period)
+			d.Reason = fmt.Sprintf("throttle: bericht %s ging al %d keer naar deze ontvanger in deze periode van %s", r.Message, r.Throttle.Max, formatDuration(r.Throttle.Period))
 			d.Explanation = append(d.Explanation, "Niet verstuurd: "+d.Reason+".")
 			return nil
 		}
@@ -197,7 +198,22 @@ func (t *Timing) Apply(ctx context.Context, m *Match, d *event.Decision, ev *eve
 		}
 		d.Grouped = true
 		d.Explanation = append(d.Explanation, fmt.Sprintf("group_window %s: berichten over deze zaak worden tot %s samengevoegd; alleen de laatste status gaat weg.",
-			r.GroupWindow, until.In(amsterdam).Format("15:04:05")))
+			formatDuration(r.GroupWindow), until.In(amsterdam).Format("15:04:05")))
 	}
 	return nil
+}
+
+// formatDuration writes a duration the way admins wrote it: 1d, 2m, 1h30m.
+func formatDuration(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		return fmt.Sprintf("%dd", d/(24*time.Hour))
+	}
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
