@@ -311,7 +311,10 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 			r.filter = filter{events: setOf(m["event"]), zaaktypen: setOf(m["zaaktype"])}
 		}
 	}
-	if whenNode != nil && r.when != "" {
+	if whenNode != nil && strings.TrimSpace(r.when) == "" && whenNode.Tag != "!!null" {
+		p.errf(whenNode, "remove when: to make the rule apply always", "rule %s has an empty when", label)
+	}
+	if whenNode != nil && strings.TrimSpace(r.when) != "" {
 		if prog, err := expr.Compile(r.when, compileOptions()...); err != nil {
 			c.exprError(p, whenNode, label, r.when, err)
 		} else {

@@ -168,7 +168,7 @@ func newEnv(env *Env, in *Input) {
 	env.Recipient.Language = defaultLanguage
 	if r := in.Recipient; r != nil {
 		if r.Language != "" {
-			env.Recipient.Language = r.Language
+			env.Recipient.Language = normaliseLanguage(r.Language)
 		}
 		env.Recipient.PreferredChannel = r.PreferredChannel
 		env.Recipient.HasEmail = r.Email != ""

@@ -1,9 +1,11 @@
 package rules
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -150,16 +152,19 @@ var yamlLine = regexp.MustCompile(`line (\d+): (.*)`)
 func (p *parser) parseFile(data []byte) *parsedFile {
 	p.lines = strings.Split(string(data), "\n")
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		// yaml.v3 reports syntax errors as "yaml: line N: message".
-		msg := strings.TrimPrefix(err.Error(), "yaml: ")
-		line := 0
-		if m := yamlLine.FindStringSubmatch(msg); m != nil {
-			line, _ = strconv.Atoi(m[1])
-			msg = m[2]
-		}
-		*p.errs = append(*p.errs, Error{Pos: Pos{File: p.file, Line: line, Column: 1}, Msg: "invalid YAML: " + msg,
-			Hint: "check the indentation (spaces, not tabs) and that every ':' after a key is followed by a space"})
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+		p.yamlError(err)
+		return nil
+	}
+	// A second document (after ---) would be ignored by a plain decode;
+	// an admin who pasted two files into one would lose half silently.
+	var extra yaml.Node
+	if err := dec.Decode(&extra); err == nil {
+		p.errf(&extra, "keep one document per file, or put the second in its own file in the folder", "the file holds more than one YAML document (---)")
+		return nil
+	} else if err != io.EOF {
+		p.yamlError(err)
 		return nil
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
@@ -188,6 +193,18 @@ func (p *parser) parseFile(data []byte) *parsedFile {
 		p.errf(f.version, "this Koerier understands version 1", "unsupported version %q", s)
 	}
 	return f
+}
+
+func (p *parser) yamlError(err error) {
+	// yaml.v3 reports syntax errors as "yaml: line N: message".
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 0
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		line, _ = strconv.Atoi(m[1])
+		msg = m[2]
+	}
+	*p.errs = append(*p.errs, Error{Pos: Pos{File: p.file, Line: line, Column: 1}, Msg: "invalid YAML: " + msg,
+		Hint: "check the indentation (spaces, not tabs) and that every ':' after a key is followed by a space"})
 }
 
 // resolve follows aliases so that admins may reuse a channel plan with

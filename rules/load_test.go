@@ -66,6 +66,8 @@ func TestLoadErrors(t *testing.T) {
 		{"bad group window", strings.Replace(base, "    message: m\n", "    message: m\n    group_window: twee minuten\n", 1), []string{`10:19: group_window "twee minuten" is not a duration`}},
 		{"throttle without per", strings.Replace(base, "    message: m\n", "    message: m\n    throttle: {max: 1}\n", 1), []string{`10:15: throttle needs both max and per`}},
 		{"unknown recipient", strings.Replace(base, "    message: m\n", "    message: m\n    recipients: [initiator, aanvrager]\n", 1), []string{`10:29: unknown recipient "aanvrager" in recipients`}},
+		{"two documents", base + "---\nversion: 1\n", []string{`11:1: the file holds more than one YAML document`}},
+		{"empty when", strings.Replace(base, "    message: m\n", "    when: \"\"\n    message: m\n", 1), []string{`9:11: rule "a" has an empty when`}},
 		{"rules not a list", "version: 1\nrules: {a: b}\n", []string{`2:8: rules must be a list, not a mapping`}},
 		{"no rules", "version: 1\n", []string{`r.yaml: no rules`}},
 		{"bad berichtenbox template", strings.Replace(base, "    sms: {notify", "    berichtenbox: {subject: \"{{ .Zaak\", body: x}\n    sms: {notify", 1), []string{`5:29: messages.m.berichtenbox.subject is not a valid template`}},
