@@ -115,7 +115,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	a.api = httpapi.New(httpapi.Options{
 		Publisher: telemetry.TracingPublisher{Publisher: a.bus.Publisher}, Store: a.store,
 		Tokens: cfg.Server.NotificatiesTokens, SourceTokens: cfg.Server.EventSources, AdminTokens: cfg.Server.AdminTokens,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Meter: a.prov.Meter,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider,
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
 	if cfg.Notify.CallbackToken != "" {
