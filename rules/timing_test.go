@@ -2,10 +2,13 @@ package rules
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
@@ -34,10 +37,36 @@ func openStore(t *testing.T, c *clock) *store.SQLite {
 	return s
 }
 
-func TestGroupWindow(t *testing.T) {
+// backends runs a test against every store backend: SQLite always, Redis
+// when it is reachable (and always in CI).
+func backends(t *testing.T, test func(t *testing.T, c *clock, s store.Store)) {
+	t.Run("sqlite", func(t *testing.T) {
+		c := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		test(t, c, openStore(t, c))
+	})
+	t.Run("redis", func(t *testing.T) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		// A fresh prefix per run keeps runs apart; keys expire by themselves.
+		r, err := store.OpenRedis(ctx, store.RedisOptions{Addr: "127.0.0.1:6379", Prefix: "koerier-rules-test:" + uuid.NewString() + ":"})
+		if err != nil {
+			if os.Getenv("CI") == "true" {
+				t.Fatalf("redis: %v", err)
+			}
+			t.Skipf("redis not reachable: %v", err)
+		}
+		t.Cleanup(func() { r.Close() })
+		// Redis expires keys by its own clock; the tests only move the
+		// injected clock within those expiries.
+		test(t, &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}, r)
+	})
+}
+
+func TestGroupWindow(t *testing.T) { backends(t, testGroupWindow) }
+
+func testGroupWindow(t *testing.T, c *clock, s store.Store) {
 	ctx := context.Background()
-	c := &clock{t: time.Date(2026, 1, 5, 10, 0, 0, 0, time.UTC)}
-	g := &Grouper{Cache: openStore(t, c), Now: c.Now}
+	g := &Grouper{Cache: s, Now: c.Now}
 	const ref, zaak = "subj-ref-1", "https://openzaak.example/zaken/api/v1/zaken/1"
 	window := 2 * time.Minute
 	t0 := c.Now()
@@ -103,11 +132,11 @@ func TestGroupWindow(t *testing.T) {
 	}
 }
 
-func TestThrottle(t *testing.T) {
+func TestThrottle(t *testing.T) { backends(t, testThrottle) }
+
+func testThrottle(t *testing.T, c *clock, s store.Store) {
 	ctx := context.Background()
-	// 10:00 in Amsterdam.
-	c := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
-	s := openStore(t, c)
+	// The clock starts at 10:00 in Amsterdam.
 	th := &Throttler{Claims: s, Cache: s, Now: c.Now}
 	limit := Throttle{Max: 2, Period: 24 * time.Hour}
 	steps := []struct {
