@@ -135,6 +135,7 @@ func startHarness(t *testing.T, backend string) *harness {
 	cfg.Server.Listen = ln.Addr().String()
 	cfg.Server.NotificatiesTokens = []string{"Token e2e"}
 	cfg.Server.AdminTokens = []string{"Bearer admin-e2e"}
+	cfg.Server.EventSources = map[string]string{"vergunningen": "Bearer source-e2e"}
 	cfg.Store.SubjectKey = "e2e-subject-key"
 	cfg.Rules.Path = rulesFile
 	noWatch := time.Duration(0)
@@ -338,4 +339,59 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 			t.Fatalf("log leaks %q: …%s…", secret, logs[max(0, i-200):min(len(logs), i+100)])
 		}
 	}
+}
+
+func (h *harness) postRaw(t *testing.T, path, contentType, auth, body string) int {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, h.url+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", auth)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestEndToEndExternalEvent: a non-ZGW system informs a citizen through
+// POST /api/v1/events; the same idempotency key twice sends one email.
+func TestEndToEndExternalEvent(t *testing.T) {
+	h := startHarness(t, "embedded")
+	body := `{"type":"zaak.aangemaakt","subject":{"bsn":"999993653"},"idempotencyKey":"aanvraag-42",
+		"personalisation":{"zaak_identificatie":"EXT-42"}}`
+	for i := 0; i < 2; i++ {
+		if code := h.postRaw(t, "/api/v1/events", "application/json", "Bearer source-e2e", body); code != http.StatusAccepted {
+			t.Fatalf("post %d: HTTP %d, want 202", i, code)
+		}
+	}
+	if code := h.postRaw(t, "/api/v1/events", "application/json", "Bearer wrong", body); code != http.StatusForbidden {
+		t.Fatalf("wrong source token: HTTP %d, want 403", code)
+	}
+	eventually(t, 20*time.Second, "the email for the external event", func() bool {
+		return len(sentTo(h.sb, "jan.jansen@example.com")) >= 1
+	})
+	time.Sleep(300 * time.Millisecond)
+	got := sentTo(h.sb, "jan.jansen@example.com")
+	if len(got) != 1 || got[0].Personalisation["zaak_identificatie"] != "EXT-42" {
+		t.Fatalf("sent %+v, want one email with zaak_identificatie EXT-42", got)
+	}
+}
+
+// TestEndToEndCloudEvent: Open Notificaties in cloud-event mode.
+func TestEndToEndCloudEvent(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	st := oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], time.Now())
+	ce := fmt.Sprintf(`{"specversion":"1.0","type":"nl.overheid.zaken.status.create","source":"urn:nld:oin:00000001234567890000:systeem:open-notificaties",
+		"id":"f347fd1f-dac1-4870-9dd0-f6c00edf4bf7","time":"2025-03-15T10:05:00Z","subject":"%s","dataref":"%s",
+		"datacontenttype":"application/json","data":{"hoofdObject":"%s","kenmerken":{"bronorganisatie":"002220647"}}}`,
+		st.UUID, st.URL, d.ZaakBedrijf.URL)
+	if code := h.postRaw(t, "/api/v1/cloudevents", "application/cloudevents+json", h.token, ce); code/100 != 2 {
+		t.Fatalf("cloudevent: HTTP %d", code)
+	}
+	eventually(t, 20*time.Second, "the email to the bedrijf", func() bool {
+		return len(sentTo(h.sb, "info@korenschoof.example")) == 1
+	})
 }
