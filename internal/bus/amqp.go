@@ -16,6 +16,9 @@ import (
 	amqp "github.com/rabbitmq/amqp091-go"
 )
 
+// minBrokerDeliveryLimit is the lowest x-delivery-limit Koerier declares.
+const minBrokerDeliveryLimit = 20
+
 // DefaultDelayBuckets are the TTLs of the delay queues every topic gets on
 // RabbitMQ. RabbitMQ expires messages only at the head of a queue, so each
 // queue has one fixed TTL; a long delay hops through several of them.
@@ -90,7 +93,15 @@ func newAMQPBus(ctx context.Context, o Options, logger watermill.LoggerAdapter) 
 
 	a := &amqpBackend{o: o, pub: r.pub, sub: r.sub, logger: logger, declared: map[string]bool{}}
 	pub := &delayPublisher{inner: r.pub, buckets: o.DelayBuckets, now: time.Now, declare: a.declareOnce}
-	sub := &delaySubscriber{inner: r.sub, pub: pub, now: time.Now, logger: logger, closing: make(chan struct{})}
+	nackDelay := o.NackDelay
+	if nackDelay <= 0 {
+		nackDelay = time.Second
+	}
+	sub := &delaySubscriber{
+		inner: r.sub, pub: pub, now: time.Now, logger: logger, closing: make(chan struct{}),
+		nackDelay: nackDelay, maxDeliveries: o.MaxDeliveries, deadLetterTopic: o.DeadLetterTopic,
+		deadLetterOnNack: o.DeadLetterOnNack,
+	}
 	return &Bus{
 		Publisher:  pub,
 		Subscriber: sub,
@@ -224,9 +235,12 @@ func (t *topology) BuildTopology(ch *amqp.Channel, queueName string, _ string, _
 	work := t.queueArgs()
 	t.deadLetterTo(work, dlq)
 	if t.o.MaxDeliveries > 0 && !t.o.ClassicQueues {
-		// RabbitMQ counts returns, not deliveries: a limit of n allows n+1
-		// deliveries.
-		work["x-delivery-limit"] = int64(t.o.MaxDeliveries - 1)
+		// A Nack never reaches the broker (delaySubscriber re-publishes and
+		// counts it), so this limit only stops a message whose consumer
+		// keeps dying. It is generous because a closing watermill-amqp
+		// subscriber returns its in-flight message, sometimes twice, and
+		// every return counts: rolling deploys must not dead-letter work.
+		work["x-delivery-limit"] = int64(max(t.o.MaxDeliveries, minBrokerDeliveryLimit))
 	}
 	if _, err := ch.QueueDeclare(queueName, true, false, false, false, work); err != nil {
 		return fmt.Errorf("declare queue %s: %w", queueName, err)
@@ -316,18 +330,33 @@ func (p *delayPublisher) Close() error { return p.inner.Close() }
 
 // delaySubscriber passes on due messages and sends early ones (back from a
 // delay queue shorter than their remaining delay) to the next delay queue,
-// acking them, so no consumer ever waits for a due time. The router uses
-// Bus.Subscriber as is; no middleware is needed.
+// acking them, so no consumer ever waits for a due time.
+//
+// It also gives Nack the meaning it has on SQLite: the message is
+// re-published with a NackDelay due time (and the original acked), and after
+// MaxDeliveries it goes to the dead-letter topic. A plain requeue would
+// redeliver at once, spending all attempts in milliseconds.
+//
+// The router uses Bus.Subscriber as is; no middleware is needed.
 type delaySubscriber struct {
 	inner  *wamqp.Subscriber
 	pub    *delayPublisher
 	now    func() time.Time
 	logger watermill.LoggerAdapter
 
+	nackDelay        time.Duration
+	maxDeliveries    int
+	deadLetterTopic  string
+	deadLetterOnNack bool
+
 	closeOnce sync.Once
 	closing   chan struct{}
 	wg        sync.WaitGroup
 }
+
+// metaRetries counts the times a message was nacked and re-published; with
+// RabbitMQ's x-delivery-count it makes up MetaDeliveryAttempt.
+const metaRetries = "koerier_retries"
 
 func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	in, err := s.inner.Subscribe(ctx, topic)
@@ -339,6 +368,13 @@ func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 	go func() {
 		defer s.wg.Done()
 		defer close(out)
+		// The inner subscriber does not watch ctx while a message waits for
+		// its ack: hand back any it still pushes until it notices.
+		drain := func() {
+			for m := range in {
+				m.Nack()
+			}
+		}
 		for {
 			var msg *message.Message
 			var ok bool
@@ -354,19 +390,31 @@ func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 				s.reschedule(topic, msg)
 				continue
 			}
+			// The consumer gets its own message, so its Nack can be turned
+			// into a delayed retry instead of reaching the broker.
+			fwd := message.NewMessage(msg.UUID, msg.Payload)
+			fwd.Metadata = msg.Metadata
+			fwd.SetContext(msg.Context())
 			select {
-			case out <- msg:
+			case out <- fwd:
 			case <-s.closing:
-				// The inner subscriber, closing too, hands it back.
+				// The inner subscriber, closing too, requeues it.
 				return
 			case <-ctx.Done():
-				// The inner subscriber does not watch ctx while a message
-				// waits for its ack: hand back this one and any it still
-				// pushes until it notices.
 				msg.Nack()
-				for m := range in {
-					m.Nack()
-				}
+				drain()
+				return
+			}
+			select {
+			case <-fwd.Acked():
+				msg.Ack()
+			case <-fwd.Nacked():
+				s.retryLater(topic, msg)
+			case <-s.closing:
+				return
+			case <-ctx.Done():
+				msg.Nack()
+				drain()
 				return
 			}
 		}
@@ -377,6 +425,41 @@ func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 func (s *delaySubscriber) reschedule(topic string, msg *message.Message) {
 	if err := s.pub.Publish(topic, msg); err != nil {
 		s.logger.Error("Cannot move an early message to its next delay queue; it is requeued", err,
+			watermill.LogFields{"topic": topic, "message_uuid": msg.UUID})
+		msg.Nack()
+		return
+	}
+	msg.Ack()
+}
+
+// retryLater re-publishes a nacked message with a due time, or to the
+// dead-letter topic once it used up MaxDeliveries, and acks the original.
+// If that publish fails the original is nacked, and RabbitMQ requeues it.
+func (s *delaySubscriber) retryLater(topic string, msg *message.Message) {
+	if s.deadLetterOnNack {
+		msg.Nack()
+		return
+	}
+	attempt, _ := strconv.Atoi(msg.Metadata.Get(MetaDeliveryAttempt))
+	retries, _ := strconv.Atoi(msg.Metadata.Get(metaRetries))
+	again := message.NewMessage(msg.UUID, msg.Payload)
+	again.Metadata = make(message.Metadata, len(msg.Metadata)+1)
+	for k, v := range msg.Metadata {
+		again.Metadata[k] = v
+	}
+	again.SetContext(msg.Context())
+	to := topic
+	if s.maxDeliveries > 0 && attempt >= s.maxDeliveries {
+		to = s.deadLetterTopic
+		delete(again.Metadata, MetaNotBefore)
+		again.Metadata.Set(MetaDeadLetterTopic, topic)
+		again.Metadata.Set(MetaDeadLetterReason, fmt.Sprintf("nacked on all %d deliveries", attempt))
+	} else {
+		again.Metadata.Set(metaRetries, strconv.Itoa(retries+1))
+		SetNotBefore(again, s.now().Add(s.nackDelay))
+	}
+	if err := s.pub.Publish(to, again); err != nil {
+		s.logger.Error("Cannot re-publish a nacked message; it is requeued", err,
 			watermill.LogFields{"topic": topic, "message_uuid": msg.UUID})
 		msg.Nack()
 		return
@@ -442,9 +525,14 @@ func (headerMarshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
 			msg.Metadata.Set(k, fmt.Sprint(v))
 		}
 	}
+	// Deliveries = re-publishes after a Nack + broker redeliveries of this
+	// copy (quorum queues count those in x-delivery-count) + this one.
 	attempt := 1
+	if n, err := strconv.Atoi(msg.Metadata.Get(metaRetries)); err == nil {
+		attempt += n
+	}
 	if n, err := strconv.Atoi(msg.Metadata.Get("x-delivery-count")); err == nil {
-		attempt = n + 1
+		attempt += n
 	}
 	msg.Metadata.Set(MetaDeliveryAttempt, strconv.Itoa(attempt))
 	return msg, nil

@@ -131,9 +131,19 @@ func TestAMQPDeadLetter(t *testing.T) {
 		o    Options
 		// nacks before the message must be in the dead-letter queue
 		nacks int
+		// sourceKey is the metadata naming the queue it was dead-lettered
+		// from: ours when the bus moved it, RabbitMQ's when the broker did.
+		sourceKey string
 	}{
-		{name: "after MaxDeliveries requeued nacks", o: Options{MaxDeliveries: 3}, nacks: 3},
-		{name: "at once with DeadLetterOnNack", o: Options{DeadLetterOnNack: true}, nacks: 1},
+		{
+			name: "after MaxDeliveries delayed retries",
+			o: Options{
+				MaxDeliveries: 3, NackDelay: 50 * time.Millisecond,
+				DelayBuckets: []time.Duration{50 * time.Millisecond, time.Second},
+			},
+			nacks: 3, sourceKey: MetaDeadLetterTopic,
+		},
+		{name: "at once with DeadLetterOnNack", o: Options{DeadLetterOnNack: true}, nacks: 1, sourceKey: "x-first-death-queue"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,8 +175,8 @@ func TestAMQPDeadLetter(t *testing.T) {
 			if got.UUID != msg.UUID {
 				t.Fatalf("dead letter %s, want %s", got.UUID, msg.UUID)
 			}
-			if q := got.Metadata.Get("x-first-death-queue"); q != topic {
-				t.Errorf("x-first-death-queue = %q, want %q", q, topic)
+			if q := got.Metadata.Get(tt.sourceKey); q != topic {
+				t.Errorf("%s = %q, want %q", tt.sourceKey, q, topic)
 			}
 			got.Ack()
 		})
@@ -313,4 +323,35 @@ func (r recordTopics) SubscribeInitialize(topic string) error {
 	r.topics.names = append(r.topics.names, topic)
 	r.topics.mu.Unlock()
 	return r.Subscriber.(message.SubscribeInitializer).SubscribeInitialize(topic)
+}
+
+// TestAMQPShutdownRequeues checks that closing a subscriber with a message
+// in flight requeues it: a rolling deploy must not dead-letter work, even
+// with a MaxDeliveries as low as the number of restarts.
+func TestAMQPShutdownRequeues(t *testing.T) {
+	topic := uniqueTopic("shutdown")
+	o := Options{Topics: []string{topic}, MaxDeliveries: 2, DeadLetterTopic: uniqueTopic("deadletter")}
+	for restart := 1; restart <= 3; restart++ {
+		b := newTestAMQPBus(t, o)
+		if restart == 1 {
+			if err := b.Publisher.Publish(topic, message.NewMessage("inflight", nil)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		msgs, err := b.Subscriber.Subscribe(context.Background(), topic)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := receive(t, msgs)
+		attempt, _ := strconv.Atoi(got.Metadata.Get(MetaDeliveryAttempt))
+		if got.UUID != "inflight" || attempt < restart {
+			t.Fatalf("after %d restarts: got %s attempt %d", restart-1, got.UUID, attempt)
+		}
+		if restart == 3 {
+			got.Ack()
+		}
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

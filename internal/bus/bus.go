@@ -39,18 +39,24 @@ type Options struct {
 	// declared is lost on RabbitMQ, so list every topic a stage consumes.
 	Topics []string
 
-	// MaxDeliveries sends a message to DeadLetterTopic after this many
-	// deliveries without an ack (RabbitMQ: quorum queue x-delivery-limit).
-	// Default 10; negative means no limit.
+	// MaxDeliveries sends a message to DeadLetterTopic when it is nacked on
+	// its MaxDeliveries-th delivery (SQLite: also when it was claimed that
+	// often without an ack). On RabbitMQ a message whose consumer keeps
+	// dying is stopped by the quorum queue's x-delivery-limit, set to
+	// max(MaxDeliveries, 20). Default 10; negative means no limit.
 	MaxDeliveries int
 	// DeadLetterTopic defaults to "koerier.deadletter".
 	DeadLetterTopic string
 
+	// NackDelay is how long a nacked message waits before its next
+	// delivery, on both backends. Default 1s; on RabbitMQ the wait is
+	// rounded up to a delay bucket.
+	NackDelay time.Duration
+
 	// SQLitePath is the database file of the SQLite backend.
 	SQLitePath string
-	// VisibilityTimeout, NackDelay and PollInterval: see SQLiteConfig.
+	// VisibilityTimeout and PollInterval: see SQLiteConfig.
 	VisibilityTimeout time.Duration
-	NackDelay         time.Duration
 	PollInterval      time.Duration
 
 	// AMQPURL is the RabbitMQ URL, e.g. amqp://guest:guest@127.0.0.1:5672/.
@@ -72,7 +78,8 @@ type Options struct {
 	// (watermill-amqp NoRequeueOnNack). Off by default, because the
 	// watermill-amqp subscriber nacks every in-flight message when it is
 	// closed, which would dead-letter messages on every shutdown; with it
-	// off a Nack requeues and MaxDeliveries bounds the retries.
+	// off a Nack is a retry after NackDelay, as on SQLite, and shutdown
+	// requeues.
 	DeadLetterOnNack bool
 }
 

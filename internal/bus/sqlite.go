@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -141,6 +143,9 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	}
 	if logger == nil {
 		logger = watermill.NopLogger{}
+	}
+	if err := os.MkdirAll(filepath.Dir(cfg.Path), 0o750); err != nil {
+		return nil, fmt.Errorf("bus: sqlite: create data directory: %w", err)
 	}
 	q := url.Values{}
 	// WAL lets readers run beside the writer; busy_timeout covers other
