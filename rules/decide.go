@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	_ "time/tzdata" // quiet hours must work on minimal images without zoneinfo
 
@@ -62,6 +63,10 @@ type Match struct {
 	rs          *RuleSet
 	in          Input
 	explanation []string
+	// owns is set while explanation's spare capacity belongs to this match
+	// alone, so that the first Expand can append in place instead of
+	// copying; later Expands (contactpersonen) copy.
+	owns atomic.Bool
 }
 
 var vmPool = sync.Pool{New: func() any { return &vm.VM{} }}
@@ -92,7 +97,7 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 		}
 	}
 
-	lines := make([]string, 0, 8)
+	lines := make([]string, 0, 16)
 	// The explanation sentences about a rule are built at load (see
 	// Rule.explain); here they are only appended, which keeps a decision
 	// over 200 rules within a few microseconds.
@@ -126,7 +131,13 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 		}
 		m.Plan = r.Plans[kind]
 		m.Need = needOf(m.Plan)
-		m.explanation = lines[:len(lines):len(lines)]
+		if r.Continue {
+			// Later matches append to lines; this one must not share them.
+			m.explanation = lines[:len(lines):len(lines)]
+		} else {
+			m.explanation = lines
+			m.owns.Store(true)
+		}
 		out = append(out, m)
 		if !r.Continue {
 			return out
@@ -216,8 +227,13 @@ func (m *Match) Expand(r *event.Recipient) event.Decision {
 // resolved were looked up: channels depending on other facts stay in the
 // plan unchecked, for the deliver stage to verify when it gets to them.
 func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision {
-	d := event.Decision{Explanation: make([]string, len(m.explanation), len(m.explanation)+8)}
-	copy(d.Explanation, m.explanation)
+	var d event.Decision
+	if m.owns.CompareAndSwap(true, false) {
+		d.Explanation = m.explanation
+	} else {
+		d.Explanation = make([]string, len(m.explanation), len(m.explanation)+8)
+		copy(d.Explanation, m.explanation)
+	}
 	if m.in.Event != nil {
 		d.EventID = m.in.Event.ID
 	}

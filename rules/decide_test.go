@@ -343,3 +343,22 @@ func TestQuietHours(t *testing.T) {
 		}
 	}
 }
+
+// A match is expanded once per contactpersoon; each decision must keep its
+// own explanation.
+func TestExpandTwiceKeepsExplanationsApart(t *testing.T) {
+	rs := mustLoad(t, planRules)
+	m := rs.Match(Input{Event: &event.Event{Type: event.TypeZaakAangemaakt}, Subject: event.Subject{Role: "initiator", Kind: "bedrijf", KVK: "68750110"}})
+	if !m.Contactpersonen {
+		t.Fatal("rule addresses contactpersonen")
+	}
+	a := m.Expand(&event.Recipient{Kind: "bedrijf", Email: "a@example.org", PreferredChannel: "email"})
+	b := m.Expand(&event.Recipient{Kind: "bedrijf", Phone: "+31612345678", PreferredChannel: "sms"})
+	ja, jb := strings.Join(a.Explanation, "\n"), strings.Join(b.Explanation, "\n")
+	if !strings.Contains(ja, "voorkeur wordt email") || strings.Contains(ja, "voorkeur wordt sms") {
+		t.Errorf("first explanation:\n%s", ja)
+	}
+	if !strings.Contains(jb, "voorkeur wordt sms") || strings.Contains(jb, "voorkeur wordt email") {
+		t.Errorf("second explanation:\n%s", jb)
+	}
+}
