@@ -10,6 +10,27 @@
 // The bus moves opaque payloads and string metadata. It must not know what
 // is inside them: it imports nothing of Koerier's router, rules, channels or
 // event types, and it never logs payloads (they carry personal data).
+//
+// # Using it from the router
+//
+//   - Build it once: New(ctx, Options{..., Topics: every topic a stage
+//     consumes}, logger), and hand Bus.Publisher and Bus.Subscriber to the
+//     watermill router as they are. Delay handling is inside them; there is
+//     no middleware to add.
+//   - A Subscribe call holds one message at a time on both backends, so a
+//     stage with concurrency N is N router handlers on the same topic (with
+//     different names) sharing Bus.Subscriber.
+//   - Ack when done. Nack means "try again later": the message comes back
+//     after Options.NackDelay, and after Options.MaxDeliveries deliveries
+//     the bus moves it to Options.DeadLetterTopic itself. DeliveryAttempt
+//     tells a handler which delivery it is looking at.
+//   - To retry much later without holding a worker (the rol race, a long
+//     Retry-After, a taak reminder in three days), publish a copy with
+//     SetDelay or SetNotBefore and ack the original.
+//   - Bus.Ping backs /readyz: on RabbitMQ it fails while the connection is
+//     down, and so does Publish, at once, which lets ingest answer 503.
+//   - Close the router first, then the Bus: closing hands unacked messages
+//     back (SQLite: at once; RabbitMQ: requeued by the broker).
 package bus
 
 import (

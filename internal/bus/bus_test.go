@@ -116,6 +116,22 @@ func TestBusDelayAndDeadLetter(t *testing.T) {
 	}
 }
 
+func TestDeliveryAttempt(t *testing.T) {
+	tests := []struct {
+		meta string
+		want int
+	}{{"", 1}, {"1", 1}, {"4", 4}, {"garbage", 1}, {"0", 1}}
+	for _, tt := range tests {
+		m := message.NewMessage("m", nil)
+		if tt.meta != "" {
+			m.Metadata.Set(MetaDeliveryAttempt, tt.meta)
+		}
+		if got := DeliveryAttempt(m); got != tt.want {
+			t.Errorf("DeliveryAttempt(%q) = %d, want %d", tt.meta, got, tt.want)
+		}
+	}
+}
+
 func TestBucketFor(t *testing.T) {
 	buckets := DefaultDelayBuckets
 	tests := []struct {

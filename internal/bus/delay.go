@@ -1,6 +1,7 @@
 package bus
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -32,4 +33,15 @@ func NotBefore(msg *message.Message) (time.Time, bool) {
 		return time.Time{}, false
 	}
 	return t, true
+}
+
+// DeliveryAttempt returns which delivery of msg this is, 1 on the first, as
+// both backends count it (MetaDeliveryAttempt). A message that did not come
+// from the bus counts as a first delivery.
+func DeliveryAttempt(msg *message.Message) int {
+	n, err := strconv.Atoi(msg.Metadata.Get(MetaDeliveryAttempt))
+	if err != nil || n < 1 {
+		return 1
+	}
+	return n
 }

@@ -768,7 +768,7 @@ func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claim
 
 	// Extend the lease well before it runs out, so a slow handler does not
 	// see its message delivered twice.
-	lease := time.NewTicker(s.cfg.VisibilityTimeout / 3)
+	lease := time.NewTicker(max(s.cfg.VisibilityTimeout/3, time.Millisecond))
 	defer lease.Stop()
 	for {
 		select {
