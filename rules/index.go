@@ -190,5 +190,11 @@ func fieldHint(msg string) string {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	return "the environment has: " + strings.Join(names, ", ")
+	fallback := "the environment has: " + strings.Join(names, ", ")
+	if _, after, ok := strings.Cut(msg, "unknown name "); ok {
+		if f := strings.Fields(after); len(f) > 0 {
+			return suggest(f[0], names, fallback)
+		}
+	}
+	return fallback
 }
