@@ -264,3 +264,61 @@ func ExampleSetDelay() {
 	fmt.Println(nb)
 	// Output: 2026-12-01 09:00:00 +0000 UTC
 }
+
+// BenchmarkConsume reports how fast four competing subscriptions drain a
+// topic (msgs/s, publish excluded), the figure that bounds a stage's
+// throughput per process.
+func BenchmarkConsume(b *testing.B) {
+	backends := []struct {
+		name string
+		new  func(b *testing.B, topic string) *Bus
+	}{
+		{"sqlite", func(b *testing.B, topic string) *Bus {
+			return newTestSQLiteBus(b, Options{Topics: []string{topic}})
+		}},
+		{"amqp", func(b *testing.B, topic string) *Bus {
+			return newTestAMQPBus(b, Options{Topics: []string{topic}, Prefetch: 4})
+		}},
+	}
+	for _, be := range backends {
+		b.Run(be.name, func(b *testing.B) {
+			topic := uniqueTopic("bench-consume")
+			bus := be.new(b, topic)
+			batch := make([]*message.Message, 0, 100)
+			for i := 0; i < b.N; i++ {
+				batch = append(batch, message.NewMessage(watermill.NewUUID(), []byte("x")))
+				if len(batch) == cap(batch) || i == b.N-1 {
+					if err := bus.Publisher.Publish(topic, batch...); err != nil {
+						b.Fatal(err)
+					}
+					batch = batch[:0]
+				}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			received := make(chan struct{}, b.N)
+			b.ResetTimer()
+			start := time.Now()
+			for i := 0; i < 4; i++ {
+				msgs, err := bus.Subscriber.Subscribe(ctx, topic)
+				if err != nil {
+					b.Fatal(err)
+				}
+				go func() {
+					for m := range msgs {
+						m.Ack()
+						received <- struct{}{}
+					}
+				}()
+			}
+			for i := 0; i < b.N; i++ {
+				select {
+				case <-received:
+				case <-time.After(time.Minute):
+					b.Fatalf("received %d of %d", i, b.N)
+				}
+			}
+			b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "msgs/s")
+		})
+	}
+}
