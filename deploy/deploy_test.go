@@ -133,6 +133,11 @@ func TestFilesParse(t *testing.T) {
 		switch filepath.Ext(path) {
 		case ".yaml", ".yml":
 			n++
+			if strings.HasPrefix(d.Name(), "koerier") {
+				// Koerier configs are YAML only after ${VAR} expansion
+				// (an empty list is written [${VAR:-}]).
+				src, _ = config.Expand(path, src, func(string) (string, bool) { return "x", true })
+			}
 			dec := yaml.NewDecoder(bytes.NewReader(src))
 			for {
 				var v any
@@ -160,5 +165,165 @@ func TestFilesParse(t *testing.T) {
 	}
 }
 
-var _ = regexp.MustCompile
+// composeRef is Compose's interpolation: ${NAME}, ${NAME:-default},
+// ${NAME:?error}.
+var composeRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?:(:-|:\?)([^}]*))?\}`)
+
+type composeFile struct {
+	Services map[string]struct {
+		Command     []string          `yaml:"command"`
+		Environment map[string]string `yaml:"environment"`
+	} `yaml:"services"`
+}
+
+// composeEnv returns the environment Compose would give service, with
+// operator values for the ${X:?} variables and defaults for the rest.
+func composeEnv(t *testing.T, file, service string, operator map[string]string) map[string]string {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cf composeFile
+	if err := yaml.Unmarshal(src, &cf); err != nil {
+		t.Fatalf("%s: %v", file, err)
+	}
+	svc, ok := cf.Services[service]
+	if !ok {
+		t.Fatalf("%s: no service %s", file, service)
+	}
+	env := map[string]string{}
+	for k, v := range svc.Environment {
+		env[k] = composeRef.ReplaceAllStringFunc(v, func(m string) string {
+			sub := composeRef.FindStringSubmatch(m)
+			if val, ok := operator[sub[1]]; ok {
+				return val
+			}
+			if sub[2] == ":?" {
+				t.Errorf("%s: %s needs %s from the operator", file, k, sub[1])
+			}
+			return sub[3]
+		})
+	}
+	return env
+}
+
+// The compose files must hand Koerier every variable its config requires:
+// the check Koerier itself would make at start-up, made without Docker.
+func TestComposeEnvironmentsLoad(t *testing.T) {
+	operator := map[string]string{}
+	for k, v := range scaledEnv {
+		operator[k] = v
+	}
+	delete(operator, "KOERIER_AMQP_URL") // compose builds it from the RabbitMQ password
+	tests := []struct {
+		file, service, config string
+		operator              map[string]string
+		wantBus, wantStore    string
+	}{
+		{"docker-compose.yaml", "koerier-1", "koerier.scaled.yaml", operator, "amqp", "redis"},
+		{"docker-compose.yaml", "koerier-2", "koerier.scaled.yaml", operator, "amqp", "redis"},
+		{"docker-compose.embedded.yaml", "koerier", "../config/koerier.example.yaml", nil, "sqlite", "sqlite"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.file+"/"+tt.service, func(t *testing.T) {
+			env := composeEnv(t, tt.file, tt.service, tt.operator)
+			src, err := os.ReadFile(tt.config)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg, err := config.Parse(tt.config, src, lookupIn(env))
+			if err != nil {
+				t.Fatalf("Koerier would not start with this environment: %v", err)
+			}
+			if cfg.Bus.Backend != tt.wantBus || cfg.Store.Backend != tt.wantStore {
+				t.Errorf("bus/store = %s/%s, want %s/%s", cfg.Bus.Backend, cfg.Store.Backend, tt.wantBus, tt.wantStore)
+			}
+			if cfg.Rules.Path != "/etc/koerier/rules/rules.yaml" {
+				t.Errorf("rules.path = %q, want the mounted /etc/koerier/rules/rules.yaml", cfg.Rules.Path)
+			}
+		})
+	}
+}
+
+// definitions.json must leave queues to Koerier (internal/bus declares them
+// with x-queue-type and dead-letter arguments; a queue declared here with
+// other arguments makes the bus's declare fail with PRECONDITION_FAILED) and
+// its policies must match the queues the bus declares.
+func TestRabbitMQDefinitions(t *testing.T) {
+	src, err := os.ReadFile("rabbitmq/definitions.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var defs struct {
+		Queues      []any `json:"queues"`
+		Exchanges   []any `json:"exchanges"`
+		Bindings    []any `json:"bindings"`
+		Permissions []struct {
+			User, Vhost, Configure, Write, Read string
+		} `json:"permissions"`
+		Policies []struct {
+			Vhost      string         `json:"vhost"`
+			Name       string         `json:"name"`
+			Pattern    string         `json:"pattern"`
+			ApplyTo    string         `json:"apply-to"`
+			Definition map[string]any `json:"definition"`
+		} `json:"policies"`
+	}
+	if err := json.Unmarshal(src, &defs); err != nil {
+		t.Fatal(err)
+	}
+	if len(defs.Queues)+len(defs.Exchanges)+len(defs.Bindings) != 0 {
+		t.Fatal("definitions.json declares queues, exchanges or bindings: leave them to Koerier's bus")
+	}
+	// The queues internal/bus/amqp.go declares for the default channels.
+	queues := []string{"koerier.inbound", "koerier.events", "koerier.outcomes", "koerier.deliveries.email",
+		"koerier.deliveries.sms", "koerier.deadletter", "koerier.events.delay.30s", "koerier.deliveries.email.delay.24h"}
+	policyOf := func(q string) string {
+		for _, p := range defs.Policies {
+			if regexp.MustCompile(p.Pattern).MatchString(q) {
+				return p.Name
+			}
+		}
+		return ""
+	}
+	want := map[string]string{
+		"koerier.inbound": "koerier-work", "koerier.events": "koerier-work", "koerier.outcomes": "koerier-work",
+		"koerier.deliveries.email": "koerier-work", "koerier.deliveries.sms": "koerier-work",
+		"koerier.deadletter": "koerier-deadletter", "koerier.events.delay.30s": "", "koerier.deliveries.email.delay.24h": "",
+	}
+	for _, q := range queues {
+		if got := policyOf(q); got != want[q] {
+			t.Errorf("queue %s gets policy %q, want %q", q, got, want[q])
+		}
+	}
+	for _, p := range defs.Policies {
+		if p.Vhost != "koerier" {
+			t.Errorf("policy %s is for vhost %q, want koerier", p.Name, p.Vhost)
+		}
+		// The bus declares x-delivery-limit 20 (minBrokerDeliveryLimit) so
+		// rolling deploys never dead-letter work; a policy must not undercut it.
+		if dl, ok := p.Definition["delivery-limit"].(float64); ok && dl < 20 {
+			t.Errorf("policy %s: delivery-limit %v is below the bus's 20", p.Name, dl)
+		}
+		for _, k := range []string{"queue-type", "x-queue-type", "dead-letter-exchange", "dead-letter-routing-key", "message-ttl"} {
+			if _, ok := p.Definition[k]; ok {
+				t.Errorf("policy %s sets %s, which the bus sets per queue", p.Name, k)
+			}
+		}
+	}
+	for _, perm := range defs.Permissions {
+		for _, q := range append(queues, "amq.default") {
+			if !regexp.MustCompile(perm.Write).MatchString(q) {
+				t.Errorf("user %s may not write to %s", perm.User, q)
+			}
+		}
+		for _, q := range queues {
+			if !regexp.MustCompile(perm.Configure).MatchString(q) || !regexp.MustCompile(perm.Read).MatchString(q) {
+				t.Errorf("user %s may not declare or consume %s", perm.User, q)
+			}
+		}
+	}
+}
+
 var _ = slices.Contains[[]string]
