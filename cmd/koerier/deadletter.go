@@ -109,8 +109,8 @@ handles it as new; its idempotency keys still stop a second email for a
 delivery that did go out. Ends when --max messages are replayed or no dead
 letter arrived for 2 s. Fix the cause first, or the message returns.
 
---topic replays only messages from that topic; the others stay (RabbitMQ:
-they are re-queued behind the rest). --dry-run lists what would be
+--topic replays only messages from that topic; the others stay in the
+queue, moved to its end. --dry-run lists what would be
 replayed and changes nothing.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -405,7 +405,8 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 		}
 		idle.Reset(o.Idle)
 		if left[msg.UUID] {
-			msg.Nack()
+			// Round once: everything before it was seen. Not acking it
+			// hands it back when the subscription ends.
 			return st, nil
 		}
 		topic := originTopic(msg.Metadata)
@@ -415,18 +416,16 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 				st.unknown++
 			} else {
 				st.skipped++
-				// Keep the origin in our own key: RabbitMQ's x- headers do
-				// not survive the re-publish that a Nack becomes there.
-				if msg.Metadata.Get(bus.MetaDeadLetterTopic) == "" {
-					msg.Metadata.Set(bus.MetaDeadLetterTopic, topic)
-				}
 			}
-			msg.Nack()
+			if err := b.Publisher.Publish(b.DeadLetterTopic(), keptMessage(msg, topic)); err != nil {
+				return st, fmt.Errorf("deadletter: replay: put %s back: %w", msg.UUID, err)
+			}
+			msg.Ack()
 			continue
 		}
 		out := replayMessage(msg)
 		if err := b.Publisher.Publish(topic, out); err != nil {
-			msg.Nack()
+			// Unacked, it goes back to the queue when the subscription ends.
 			return st, fmt.Errorf("deadletter: replay %s to %s: %w", msg.UUID, topic, err)
 		}
 		msg.Ack()
@@ -444,6 +443,29 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 		}
 	}
 	return st, nil
+}
+
+// keptMessage is a dead letter that a filtered replay leaves alone, put
+// back at the end of the queue rather than nacked: on RabbitMQ a Nack
+// becomes a delayed re-publish through a delay queue the dead-letter topic
+// does not have. The origin topic and reason move into Koerier's own keys,
+// because RabbitMQ's x- headers do not survive a re-publish.
+func keptMessage(msg *message.Message, topic string) *message.Message {
+	keep := message.NewMessage(msg.UUID, msg.Payload)
+	for k, v := range msg.Metadata {
+		if !strings.HasPrefix(k, "x-") && k != bus.MetaDeliveryAttempt && k != bus.MetaNotBefore {
+			keep.Metadata.Set(k, v)
+		}
+	}
+	if topic != "" && keep.Metadata.Get(middleware.PoisonedTopicKey) == "" {
+		keep.Metadata.Set(bus.MetaDeadLetterTopic, topic)
+	}
+	if keep.Metadata.Get(middleware.ReasonForPoisonedKey) == "" && keep.Metadata.Get(bus.MetaDeadLetterReason) == "" {
+		if r := msg.Metadata.Get("x-first-death-reason"); r != "" {
+			keep.Metadata.Set(bus.MetaDeadLetterReason, "RabbitMQ: "+r)
+		}
+	}
+	return keep
 }
 
 // settled gives the subscriber time to commit the last ack before the

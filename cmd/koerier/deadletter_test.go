@@ -1,0 +1,180 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
+
+	"github.com/mijnservices/koerier/internal/bus"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/sandbox/fault"
+	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+)
+
+func listed(t *testing.T, h *harness) []deadLetter {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := listDeadLetters(context.Background(), &buf, h.app.cfg, 50, true); err != nil {
+		t.Fatal(err)
+	}
+	var out []deadLetter
+	dec := json.NewDecoder(&buf)
+	for dec.More() {
+		var d deadLetter
+		if err := dec.Decode(&d); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// TestDeadLetterListAndReplay: a Notify key refused with 403 is a
+// configuration error, so the delivery is dead-lettered; list shows why and
+// which notification it belongs to, replay after the fix sends the email.
+func TestDeadLetterListAndReplay(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			h.sb.NotifyFaults.Add(fault.Rule{PathPrefix: "/v2/notifications", Status: http.StatusForbidden})
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+			if code := h.post(t, n); code != http.StatusNoContent {
+				t.Fatalf("post: HTTP %d", code)
+			}
+			id := httpapi.NotificationID(n)
+			var dls []deadLetter
+			eventually(t, 20*time.Second, "the delivery in the dead-letter queue", func() bool {
+				dls = listed(t, h)
+				return len(dls) == 1
+			})
+			dl := dls[0]
+			if dl.Topic != event.DeliveryTopic(event.ChannelEmail) || dl.Kind != "delivery" || dl.Notification != id ||
+				dl.DeliveryID == "" || dl.EventID == "" || !strings.Contains(dl.Reason, "channel-error") || dl.Handler == "" {
+				t.Fatalf("listed %+v; want the email delivery of notification %s with reason channel-error", dl, id)
+			}
+			if !hasStatus(h.trail(t, id), "deliver", "deadletter") {
+				t.Fatal("the dead letter is not in the ledger")
+			}
+
+			var text bytes.Buffer
+			if err := listDeadLetters(context.Background(), &text, h.app.cfg, 50, false); err != nil {
+				t.Fatal(err)
+			}
+			for _, want := range []string{dl.UUID, "koerier.deliveries.email", "channel-error", id} {
+				if !strings.Contains(text.String(), want) {
+					t.Errorf("list output lacks %q:\n%s", want, text.String())
+				}
+			}
+			for _, secret := range []string{openzaak.DemoBSNJansen, "jan.jansen@example.com"} {
+				if strings.Contains(text.String(), secret) {
+					t.Fatalf("list output shows personal data %q:\n%s", secret, text.String())
+				}
+			}
+
+			// A dry run and a replay of another topic change nothing.
+			var out bytes.Buffer
+			if err := replayDeadLetters(context.Background(), &out, h.app.cfg, replayOptions{DryRun: true}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "would replay "+dl.UUID) || !strings.Contains(out.String(), "1 message(s) would be replayed") {
+				t.Fatalf("dry run said:\n%s", out.String())
+			}
+			out.Reset()
+			if err := replayDeadLetters(context.Background(), &out, h.app.cfg, replayOptions{Topic: event.TopicInbound, Idle: 500 * time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "replayed 0 message(s), left 1 from other topics") {
+				t.Fatalf("replay --topic koerier.inbound said %q", out.String())
+			}
+			eventually(t, 10*time.Second, "the skipped message back in the queue", func() bool {
+				dls = listed(t, h)
+				return len(dls) == 1 && dls[0].UUID == dl.UUID && dls[0].Topic == dl.Topic
+			})
+			if len(h.sb.Notify.Sent()) != 0 {
+				t.Fatal("Notify got a message while its key was refused")
+			}
+
+			h.sb.NotifyFaults.Clear()
+			out.Reset()
+			var progress bytes.Buffer
+			if err := replayDeadLetters(context.Background(), &out, h.app.cfg, replayOptions{Topic: dl.Topic, Progress: &progress}); err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out.String(), "replayed 1 message(s)") {
+				t.Fatalf("replay said %q", out.String())
+			}
+			eventually(t, 20*time.Second, "the replayed email to be delivered", func() bool {
+				return hasStatus(h.trail(t, id), "settle", event.OutcomeDelivered)
+			})
+			if got := sentTo(h.sb, "jan.jansen@example.com"); len(got) != 1 {
+				t.Fatalf("Notify got %d emails after the replay, want 1", len(got))
+			}
+			if dls := listed(t, h); len(dls) != 0 {
+				t.Fatalf("dead-letter queue after replay: %+v, want empty", dls)
+			}
+		})
+	}
+}
+
+func TestReplayMessage(t *testing.T) {
+	tests := []struct {
+		name         string
+		meta         message.Metadata
+		wantReplayed string
+	}{
+		{"poisoned by the router", message.Metadata{
+			middleware.ReasonForPoisonedKey: "channel-error: email: 403", middleware.PoisonedTopicKey: "koerier.deliveries.email",
+			middleware.PoisonedHandlerKey: "deliver-email-0", middleware.PoisonedSubscriberKey: "sub",
+			bus.MetaDeliveryAttempt: "1", "koerier_attempt": "2", "traceparent": "00-abc-def-01"}, "1"},
+		{"dead-lettered by the bus, replayed before", message.Metadata{
+			bus.MetaDeadLetterTopic: "koerier.events", bus.MetaDeadLetterReason: "delivered 10 times without an ack",
+			bus.MetaNotBefore: "2026-01-01T00:00:00Z", "koerier_retries": "9", "x-first-death-queue": "koerier.events",
+			metaReplayed: "2", "traceparent": "00-abc-def-01"}, "3"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			in := message.NewMessage("u-1", []byte(`{"id":"x"}`))
+			in.Metadata = tt.meta
+			out := replayMessage(in)
+			if out.UUID != "u-1" || string(out.Payload) != `{"id":"x"}` {
+				t.Fatalf("replayed %s %s; want the same uuid and payload", out.UUID, out.Payload)
+			}
+			want := message.Metadata{"traceparent": "00-abc-def-01", metaReplayed: tt.wantReplayed}
+			if len(out.Metadata) != len(want) {
+				t.Fatalf("metadata %v, want %v", out.Metadata, want)
+			}
+			for k, v := range want {
+				if out.Metadata.Get(k) != v {
+					t.Fatalf("metadata %v, want %v", out.Metadata, want)
+				}
+			}
+		})
+	}
+}
+
+func TestOriginTopic(t *testing.T) {
+	tests := []struct {
+		meta message.Metadata
+		want string
+	}{
+		{message.Metadata{middleware.PoisonedTopicKey: "koerier.inbound", bus.MetaDeadLetterTopic: "koerier.events"}, "koerier.inbound"},
+		{message.Metadata{bus.MetaDeadLetterTopic: "koerier.events"}, "koerier.events"},
+		{message.Metadata{bus.MetaDeadLetterTopic: event.TopicDeadLetter, "x-first-death-queue": "koerier.outcomes"}, "koerier.outcomes"},
+		{message.Metadata{"x-first-death-queue": "koerier.deliveries.sms.delay.30s"}, "koerier.deliveries.sms"},
+		{message.Metadata{}, ""},
+	}
+	for _, tt := range tests {
+		if got := originTopic(tt.meta); got != tt.want {
+			t.Errorf("originTopic(%v) = %q, want %q", tt.meta, got, tt.want)
+		}
+	}
+}
