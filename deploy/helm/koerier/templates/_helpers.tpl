@@ -39,17 +39,17 @@ SQLite files live on one pod's disk: a second replica would run its own bus
 and store and split the work. Refuse to render instead.
 */}}
 {{- define "koerier.validate" -}}
+{{- if not (has .Values.bus.backend (list "amqp" "sqlite")) -}}
+{{- fail (printf "bus.backend %q is not amqp or sqlite" .Values.bus.backend) -}}
+{{- end -}}
+{{- if not (has .Values.store.backend (list "redis" "sqlite")) -}}
+{{- fail (printf "store.backend %q is not redis or sqlite" .Values.store.backend) -}}
+{{- end -}}
 {{- $shared := and (eq .Values.bus.backend "amqp") (eq .Values.store.backend "redis") -}}
 {{- if and (gt (int .Values.replicaCount) 1) (not $shared) -}}
 {{- fail (printf "replicaCount %d needs bus.backend=amqp and store.backend=redis (got %s/%s): the sqlite backends are for one replica" (int .Values.replicaCount) .Values.bus.backend .Values.store.backend) -}}
 {{- end -}}
 {{- if and .Values.autoscaling.enabled (not $shared) -}}
 {{- fail "autoscaling.enabled needs bus.backend=amqp and store.backend=redis: the sqlite backends are for one replica" -}}
-{{- end -}}
-{{- if not (has .Values.bus.backend (list "amqp" "sqlite")) -}}
-{{- fail (printf "bus.backend %q is not amqp or sqlite" .Values.bus.backend) -}}
-{{- end -}}
-{{- if not (has .Values.store.backend (list "redis" "sqlite")) -}}
-{{- fail (printf "store.backend %q is not redis or sqlite" .Values.store.backend) -}}
 {{- end -}}
 {{- end -}}
