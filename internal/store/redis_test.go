@@ -15,24 +15,28 @@ import (
 	"github.com/mijnservices/koerier/internal/store/storetest"
 )
 
-const redisAddr = "127.0.0.1:6379"
+// redisAddr is the test server, 127.0.0.1:6379 unless
+// KOERIER_TEST_REDIS_ADDR says otherwise.
+func redisAddr() string {
+	if a := os.Getenv("KOERIER_TEST_REDIS_ADDR"); a != "" {
+		return a
+	}
+	return "127.0.0.1:6379"
+}
 
 // redisOptions returns options with a prefix unique to this call, and
 // deletes every key under it when the test ends. Without a reachable Redis
 // the test is skipped, except under CI=true, where that is a failure.
 func redisOptions(t testing.TB) store.RedisOptions {
 	t.Helper()
-	o := store.RedisOptions{Addr: redisAddr, Prefix: "koerier-test:" + uuid.NewString() + ":"}
-	c := redis.NewClient(&redis.Options{Addr: o.Addr})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	if err := c.Ping(ctx).Err(); err != nil {
-		c.Close()
+	o := store.RedisOptions{Addr: redisAddr(), Prefix: "koerier-test:" + uuid.NewString() + ":"}
+	if err := redisReachable(); err != nil {
 		if os.Getenv("CI") == "true" {
 			t.Fatalf("redis at %s is unreachable: %v", o.Addr, err)
 		}
 		t.Skipf("redis at %s is unreachable: %v", o.Addr, err)
 	}
+	c := redis.NewClient(&redis.Options{Addr: o.Addr})
 	t.Cleanup(func() {
 		defer c.Close()
 		ctx := context.Background()
@@ -53,6 +57,16 @@ func redisOptions(t testing.TB) store.RedisOptions {
 	})
 	return o
 }
+
+// redisReachable asks once per test binary, so that a missing server
+// costs one timeout rather than one per test.
+var redisReachable = sync.OnceValue(func() error {
+	c := redis.NewClient(&redis.Options{Addr: redisAddr(), MaxRetries: -1})
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return c.Ping(ctx).Err()
+})
 
 func openRedis(t testing.TB, o store.RedisOptions) *store.Redis {
 	t.Helper()
@@ -75,13 +89,15 @@ func TestRedisShared(t *testing.T) {
 	var mu sync.Mutex
 	opts := map[string]store.RedisOptions{}
 	storetest.RunShared(t, func(t *testing.T) store.Store {
+		// Unlocked by defer: redisOptions may end the goroutine with
+		// t.Skip, which would otherwise leave the mutex locked.
 		mu.Lock()
+		defer mu.Unlock()
 		o, ok := opts[t.Name()]
 		if !ok {
 			o = redisOptions(t)
 			opts[t.Name()] = o
 		}
-		mu.Unlock()
 		return openRedis(t, o)
 	})
 }

@@ -38,12 +38,12 @@ func TestSQLiteShared(t *testing.T) {
 	paths := map[string]string{}
 	storetest.RunShared(t, func(t *testing.T) store.Store {
 		mu.Lock()
+		defer mu.Unlock()
 		p, ok := paths[t.Name()]
 		if !ok {
 			p = filepath.Join(t.TempDir(), "koerier.db")
 			paths[t.Name()] = p
 		}
-		mu.Unlock()
 		return openSQLite(t, p)
 	})
 }
