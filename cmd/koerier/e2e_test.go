@@ -395,3 +395,82 @@ func TestEndToEndCloudEvent(t *testing.T) {
 		return len(sentTo(h.sb, "info@korenschoof.example")) == 1
 	})
 }
+
+// TestEndToEndRolRace: Open Zaak sends the first status before the
+// initiator rol exists. Koerier re-queues (short test backoff), the rol
+// appears a second later, and the citizen still gets the message.
+func TestEndToEndRolRace(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	z := oz.AddZaak(openzaak.Zaak{Identificatie: "ZAAK-RACE-1", Bronorganisatie: "002220647", VerantwoordelijkeOrganisatie: "002220647",
+		Omschrijving: "Rol race", Zaaktype: d.Zaaktype.URL, Registratiedatum: "2025-03-20", Startdatum: "2025-03-20"})
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	h.post(t, n)
+	id := httpapi.NotificationID(n)
+	eventually(t, 10*time.Second, "a re-queue for the missing rol", func() bool { return hasStatus(h.trail(t, id), "enrich", "requeued") })
+	time.Sleep(time.Second)
+	oz.AddRol(openzaak.Rol{Zaak: z.URL, BetrokkeneType: "natuurlijk_persoon", OmschrijvingGeneriek: "initiator",
+		Registratiedatum: "2025-03-20T09:00:00Z", BetrokkeneIdentificatie: openzaak.NatuurlijkPersoon(openzaak.DemoBSNJansen, "Jan", "Jansen")})
+	eventually(t, 20*time.Second, "the email after the rol appeared", func() bool {
+		return len(sentTo(h.sb, "jan.jansen@example.com")) == 1
+	})
+}
+
+// TestEndToEndRolNeverAppears dead-letters with reason
+// initiator-rol-ontbreekt after the last backoff step.
+func TestEndToEndRolNeverAppears(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	z := oz.AddZaak(openzaak.Zaak{Identificatie: "ZAAK-RACE-2", Bronorganisatie: "002220647", VerantwoordelijkeOrganisatie: "002220647",
+		Omschrijving: "Rol komt nooit", Zaaktype: d.Zaaktype.URL, Registratiedatum: "2025-03-20", Startdatum: "2025-03-20"})
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	h.post(t, n)
+	id := httpapi.NotificationID(n)
+	eventually(t, 20*time.Second, "the dead letter", func() bool {
+		for _, r := range h.trail(t, id) {
+			if r.Status == "deadletter" && strings.Contains(r.Detail, "initiator-rol-ontbreekt") {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// TestEndToEndZaakAfsluiten posts zaak_afsluiten's three notifications in
+// every order and requires exactly one zaak.afgesloten message per zaak.
+func TestEndToEndZaakAfsluiten(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	orders := [][3]int{{0, 1, 2}, {0, 2, 1}, {1, 0, 2}, {1, 2, 0}, {2, 0, 1}, {2, 1, 0}}
+	const afgesloten = "95c7738b-5279-4cb3-8ddf-d290acb4b236" // zaak-afgesloten email template in the example rules
+	for i, order := range orders {
+		z := newDemoZaak(oz, d, fmt.Sprintf("ZAAK-AFSL-%d", i), "Afsluiten", openzaak.DemoBSNJansen, "Jan")
+		now := time.Now()
+		eind, res := oz.CloseZaak(z.URL, d.Statustypen[3], d.Resultaattype, now)
+		three := []event.Notification{oz.Notification("partial_update", z.URL, now), oz.Notification("create", eind.URL, now), oz.Notification("create", res.URL, now)}
+		for _, k := range order {
+			if code := h.post(t, three[k]); code != http.StatusNoContent {
+				t.Fatalf("order %v: HTTP %d", order, code)
+			}
+		}
+	}
+	count := func() int {
+		n := 0
+		for _, s := range h.sb.Notify.Sent() {
+			if s.TemplateID == afgesloten {
+				n++
+			}
+		}
+		return n
+	}
+	eventually(t, 20*time.Second, "one zaak.afgesloten email per zaak", func() bool { return count() >= len(orders) })
+	time.Sleep(500 * time.Millisecond)
+	if got := count(); got != len(orders) {
+		t.Fatalf("%d zaak.afgesloten emails for %d closed zaken, want one each", got, len(orders))
+	}
+	for _, s := range h.sb.Notify.Sent() {
+		if s.TemplateID == afgesloten && s.Personalisation["resultaat_omschrijving"] != "Verleend" {
+			t.Fatalf("zaak.afgesloten without resultaat: %+v", s.Personalisation)
+		}
+	}
+}
