@@ -1,0 +1,125 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+	"github.com/mijnservices/koerier/internal/store"
+)
+
+func runTrailText(t *testing.T, h *harness, q trailQuery) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := runTrail(context.Background(), &buf, h.app.cfg, q); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestTrail follows one delivered email through the ledger by notification
+// id, by BSN, by KVK and as the newest records, in text and JSON.
+func TestTrail(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+			nb := statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], time.Now()))
+			for _, x := range []event.Notification{n, nb} {
+				if code := h.post(t, x); code != http.StatusNoContent {
+					t.Fatalf("post: HTTP %d", code)
+				}
+			}
+			id, idb := httpapi.NotificationID(n), httpapi.NotificationID(nb)
+			eventually(t, 20*time.Second, "both emails to be delivered", func() bool {
+				return hasStatus(h.trail(t, id), "settle", event.OutcomeDelivered) && hasStatus(h.trail(t, idb), "settle", event.OutcomeDelivered)
+			})
+			sent := sentTo(h.sb, "jan.jansen@example.com")
+			if len(sent) != 1 {
+				t.Fatalf("Notify got %d emails for Jansen, want 1", len(sent))
+			}
+
+			byID := runTrailText(t, h, trailQuery{ID: id})
+			for _, want := range []string{"notification " + id, "ingest", "enrich", "route", "deliver", "settle", "sent", "delivered",
+				"channel email", "provider id " + sent[0].ID, "rule "} {
+				if !strings.Contains(byID, want) {
+					t.Errorf("trail %s lacks %q:\n%s", id, want, byID)
+				}
+			}
+			if strings.Contains(byID, idb) {
+				t.Errorf("trail %s shows the other notification %s", id, idb)
+			}
+			// Times are Dutch (CET or CEST, depending on the date).
+			if !strings.Contains(byID, " CET") && !strings.Contains(byID, " CEST") {
+				t.Errorf("trail times are not in Europe/Amsterdam:\n%s", byID)
+			}
+
+			byBSN := runTrailText(t, h, trailQuery{Subject: event.Subject{BSN: openzaak.DemoBSNJansen}})
+			if !strings.Contains(byBSN, "notification "+id) || !strings.Contains(byBSN, "provider id "+sent[0].ID) {
+				t.Errorf("trail --bsn does not find notification %s:\n%s", id, byBSN)
+			}
+			if strings.Contains(byBSN, idb) {
+				t.Errorf("trail --bsn shows the bedrijf's notification:\n%s", byBSN)
+			}
+			if strings.Contains(byBSN, openzaak.DemoBSNJansen) || !strings.Contains(byBSN, "*****"+openzaak.DemoBSNJansen[5:]) {
+				t.Errorf("trail --bsn must show the BSN masked, and only masked:\n%s", byBSN)
+			}
+
+			byKVK := runTrailText(t, h, trailQuery{Subject: event.Subject{KVK: openzaak.DemoKVKBakkerij}})
+			if !strings.Contains(byKVK, "notification "+idb) || strings.Contains(byKVK, "notification "+id) {
+				t.Errorf("trail --kvk does not show exactly the bedrijf's notification %s:\n%s", idb, byKVK)
+			}
+
+			none := runTrailText(t, h, trailQuery{Subject: event.Subject{BSN: "999991103"}})
+			if !strings.HasPrefix(none, "No ledger records for BSN *****1103") {
+				t.Errorf("trail of an unknown BSN said:\n%s", none)
+			}
+
+			var recent []store.Record
+			if err := json.Unmarshal([]byte(runTrailText(t, h, trailQuery{Recent: 3, JSON: true})), &recent); err != nil {
+				t.Fatal(err)
+			}
+			if len(recent) != 3 || recent[0].At.After(recent[2].At) {
+				t.Fatalf("--recent 3 --json gave %d records (want 3, oldest first): %+v", len(recent), recent)
+			}
+
+			var recs []store.Record
+			if err := json.Unmarshal([]byte(runTrailText(t, h, trailQuery{ID: sent[0].Reference, JSON: true})), &recs); err != nil {
+				t.Fatal(err)
+			}
+			if len(recs) == 0 || !hasStatus(recs, "deliver", "sent") {
+				t.Fatalf("trail by delivery id %s (Notify's reference) = %+v, want the deliver record", sent[0].Reference, recs)
+			}
+		})
+	}
+}
+
+func TestLedgerSubjectRef(t *testing.T) {
+	key := []byte("k")
+	tests := []struct {
+		s        event.Subject
+		kind, id string
+	}{
+		{event.Subject{BSN: "999993653", KVK: "69599084"}, "bsn", "999993653"},
+		{event.Subject{KVK: "69599084"}, "kvk", "69599084/"},
+		{event.Subject{KVK: "69599084", Vestigingsnummer: "000012345678"}, "kvk", "69599084/000012345678"},
+		{event.Subject{RSIN: "002220647"}, "rsin", "002220647"},
+		{event.Subject{PartijURL: "https://klant.example/partijen/1"}, "partij", "https://klant.example/partijen/1"},
+	}
+	for _, tt := range tests {
+		if got, want := ledgerSubjectRef(key, tt.s), store.SubjectRef(key, tt.kind, tt.id); got != want {
+			t.Errorf("ledgerSubjectRef(%+v) = %s, want SubjectRef(%q, %q) = %s", tt.s, got, tt.kind, tt.id, want)
+		}
+	}
+	if ledgerSubjectRef(key, event.Subject{}) != "" {
+		t.Error("an empty subject has a ref")
+	}
+}
