@@ -21,6 +21,7 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox"
+	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 	"github.com/mijnservices/koerier/internal/store"
@@ -472,5 +473,30 @@ func TestEndToEndZaakAfsluiten(t *testing.T) {
 		if s.TemplateID == afgesloten && s.Personalisation["resultaat_omschrijving"] != "Verleend" {
 			t.Fatalf("zaak.afgesloten without resultaat: %+v", s.Personalisation)
 		}
+	}
+}
+
+// TestEndToEndPeerOutageIsRequeued: Open Zaak answers 503 for a while. The
+// quick retries run out, the message is re-queued with a delay (no worker
+// held), and the email goes out once Open Zaak is back.
+func TestEndToEndPeerOutageIsRequeued(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	h.sb.OpenZaakFaults.Add(fault.Rule{PathPrefix: "/zaken/api/v1/statussen", Status: http.StatusServiceUnavailable, Times: 14})
+	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+	h.post(t, n)
+	eventually(t, 60*time.Second, "the email after the outage", func() bool {
+		return len(sentTo(h.sb, "jan.jansen@example.com")) == 1
+	})
+	req, _ := http.NewRequest(http.MethodGet, h.url+"/metrics", nil)
+	req.Header.Set("Authorization", "Bearer admin-e2e")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(body), "koerier_requeued_total") {
+		t.Fatalf("no re-queue counted in /metrics:\n%s", body)
 	}
 }
