@@ -47,9 +47,9 @@ type app struct {
 	router *router.Router
 	// recipients resolves subjects (also for explain-recipient).
 	recipients *klant.Resolver
-	api    *httpapi.Server
-	srv    *http.Server
-	ln     net.Listener
+	api        *httpapi.Server
+	srv        *http.Server
+	ln         net.Listener
 }
 
 func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
