@@ -19,7 +19,11 @@ import (
 // WAL mode (readers never block the writer) and a busy timeout (a writer waits
 // for another process's write instead of failing at once).
 type SQLite struct {
-	db        *sql.DB
+	// Writes go through one connection, so that goroutines of this process
+	// queue fairly in database/sql instead of contending in SQLite's busy
+	// handler, whose growing back-off starved some writers for seconds
+	// under load. Reads use a pool: WAL lets them run beside the writer.
+	w, r      *sql.DB
 	now       func() time.Time
 	retention time.Duration
 
@@ -130,19 +134,26 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	// upgrades from read to write in WAL mode fails with SQLITE_BUSY without
 	// waiting for the busy timeout.
 	q.Set("_txlock", "immediate")
-	db, err := sql.Open("sqlite", "file:"+path+"?"+q.Encode())
+	dsn := "file:" + path + "?" + q.Encode()
+	w, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	if err := enableWAL(db, cfg.busyTimeout); err != nil {
-		db.Close()
+	w.SetMaxOpenConns(1)
+	if err := enableWAL(w, cfg.busyTimeout); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	if err := createSchema(db); err != nil {
-		db.Close()
+	if err := createSchema(w); err != nil {
+		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: create schema: %w", path, err)
 	}
-	s := &SQLite{db: db, now: cfg.now, retention: cfg.retention, stop: make(chan struct{}), done: make(chan struct{})}
+	r, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	s := &SQLite{w: w, r: r, now: cfg.now, retention: cfg.retention, stop: make(chan struct{}), done: make(chan struct{})}
 	if cfg.purgeInterval > 0 {
 		go s.purgeLoop(cfg.purgeInterval)
 	} else {
@@ -218,7 +229,7 @@ func (s *SQLite) Claim(ctx context.Context, key string, ttl time.Duration) (bool
 	// One statement, so the check and the write are atomic across
 	// connections and processes: a live claim makes the upsert a no-op
 	// (0 rows changed), an absent or expired one is (re)written.
-	res, err := s.db.ExecContext(ctx, `
+	res, err := s.w.ExecContext(ctx, `
 INSERT INTO claims(key, expires_at) VALUES(?, ?)
 ON CONFLICT(key) DO UPDATE SET expires_at = excluded.expires_at
 WHERE claims.expires_at IS NOT NULL AND claims.expires_at <= ?`,
@@ -235,7 +246,7 @@ WHERE claims.expires_at IS NOT NULL AND claims.expires_at <= ?`,
 
 // Release implements Claims.
 func (s *SQLite) Release(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE key = ?`, key); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM claims WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("store: sqlite: release claim: %w", err)
 	}
 	return nil
@@ -252,7 +263,7 @@ func (s *SQLite) Append(ctx context.Context, r Record) error {
 	if at.IsZero() {
 		at = now
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at, appended_at)
 VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, at.UnixNano(), now.UnixNano())
@@ -272,7 +283,7 @@ func (s *SQLite) Trail(ctx context.Context, id string) ([]Record, error) {
 	}
 	// A UNION of three indexed look-ups instead of one OR, which SQLite may
 	// answer with a full scan.
-	rows, err := s.db.QueryContext(ctx, `
+	rows, err := s.r.QueryContext(ctx, `
 SELECT `+ledgerColumns+` FROM ledger WHERE seq IN (
 	SELECT seq FROM ledger WHERE trace_id = ?1
 	UNION SELECT seq FROM ledger WHERE event_id = ?1
@@ -295,7 +306,7 @@ func (s *SQLite) Recent(ctx context.Context, limit int) ([]Record, error) {
 	if limit <= 0 {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger ORDER BY at DESC, seq DESC LIMIT ?`, limit)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger ORDER BY at DESC, seq DESC LIMIT ?`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: read recent records: %w", err)
 	}
@@ -313,7 +324,7 @@ func (s *SQLite) BySubject(ctx context.Context, ref string) ([]Record, error) {
 	if ref == "" {
 		return nil, nil
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger WHERE subject_ref = ? ORDER BY at, seq`, ref)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+ledgerColumns+` FROM ledger WHERE subject_ref = ? ORDER BY at, seq`, ref)
 	if err != nil {
 		return nil, fmt.Errorf("store: sqlite: read records by subject: %w", err)
 	}
@@ -342,7 +353,7 @@ func scanRecords(rows *sql.Rows) ([]Record, error) {
 // Get implements Cache.
 func (s *SQLite) Get(ctx context.Context, key string) ([]byte, bool, error) {
 	var val []byte
-	err := s.db.QueryRowContext(ctx, `SELECT value FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
+	err := s.r.QueryRowContext(ctx, `SELECT value FROM cache WHERE key = ? AND (expires_at IS NULL OR expires_at > ?)`,
 		key, s.nowNanos()).Scan(&val)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, false, nil
@@ -362,7 +373,7 @@ func (s *SQLite) Set(ctx context.Context, key string, val []byte, ttl time.Durat
 	if val == nil {
 		val = []byte{}
 	}
-	_, err := s.db.ExecContext(ctx, `
+	_, err := s.w.ExecContext(ctx, `
 INSERT INTO cache(key, value, expires_at) VALUES(?, ?, ?)
 ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.expires_at`,
 		key, val, s.expiresAt(ttl))
@@ -374,7 +385,7 @@ ON CONFLICT(key) DO UPDATE SET value = excluded.value, expires_at = excluded.exp
 
 // Delete implements Cache.
 func (s *SQLite) Delete(ctx context.Context, key string) error {
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE key = ?`, key); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM cache WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("store: sqlite: delete from cache: %w", err)
 	}
 	return nil
@@ -386,14 +397,14 @@ func (s *SQLite) Purge(ctx context.Context) error {
 	now := s.nowNanos()
 	if s.retention > 0 {
 		cutoff := s.now().Add(-s.retention).UnixNano()
-		if _, err := s.db.ExecContext(ctx, `DELETE FROM ledger WHERE appended_at < ?`, cutoff); err != nil {
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM ledger WHERE appended_at < ?`, cutoff); err != nil {
 			return fmt.Errorf("store: sqlite: purge old ledger records: %w", err)
 		}
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM claims WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM claims WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
 		return fmt.Errorf("store: sqlite: purge expired claims: %w", err)
 	}
-	if _, err := s.db.ExecContext(ctx, `DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
+	if _, err := s.w.ExecContext(ctx, `DELETE FROM cache WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {
 		return fmt.Errorf("store: sqlite: purge expired cache entries: %w", err)
 	}
 	return nil
@@ -419,7 +430,9 @@ func (s *SQLite) purgeLoop(every time.Duration) {
 
 // Ping implements Store.
 func (s *SQLite) Ping(ctx context.Context) error {
-	if err := s.db.PingContext(ctx); err != nil {
+	// Through the reader pool: a ping that queued behind writes on the one
+	// writer connection would report a busy store as unready.
+	if err := s.r.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: sqlite: ping: %w", err)
 	}
 	return nil
@@ -432,8 +445,9 @@ func (s *SQLite) Close() error {
 	s.once.Do(func() {
 		close(s.stop)
 		<-s.done
-		if cerr := s.db.Close(); cerr != nil {
-			err = fmt.Errorf("store: sqlite: close: %w", cerr)
+		err = errors.Join(s.r.Close(), s.w.Close())
+		if err != nil {
+			err = fmt.Errorf("store: sqlite: close: %w", err)
 		}
 	})
 	return err
