@@ -173,12 +173,13 @@ type composeFile struct {
 	Services map[string]struct {
 		Command     []string          `yaml:"command"`
 		Environment map[string]string `yaml:"environment"`
+		Volumes     []string          `yaml:"volumes"`
 	} `yaml:"services"`
 }
 
 // composeEnv returns the environment Compose would give service, with
 // operator values for the ${X:?} variables and defaults for the rest.
-func composeEnv(t *testing.T, file, service string, operator map[string]string) map[string]string {
+func composeEnv(t *testing.T, file, service string, operator map[string]string) (env map[string]string, volumes []string) {
 	t.Helper()
 	src, err := os.ReadFile(file)
 	if err != nil {
@@ -192,7 +193,7 @@ func composeEnv(t *testing.T, file, service string, operator map[string]string) 
 	if !ok {
 		t.Fatalf("%s: no service %s", file, service)
 	}
-	env := map[string]string{}
+	env = map[string]string{}
 	for k, v := range svc.Environment {
 		env[k] = composeRef.ReplaceAllStringFunc(v, func(m string) string {
 			sub := composeRef.FindStringSubmatch(m)
@@ -205,7 +206,7 @@ func composeEnv(t *testing.T, file, service string, operator map[string]string) 
 			return sub[3]
 		})
 	}
-	return env
+	return env, svc.Volumes
 }
 
 // The compose files must hand Koerier every variable its config requires:
@@ -227,7 +228,7 @@ func TestComposeEnvironmentsLoad(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.file+"/"+tt.service, func(t *testing.T) {
-			env := composeEnv(t, tt.file, tt.service, tt.operator)
+			env, volumes := composeEnv(t, tt.file, tt.service, tt.operator)
 			src, err := os.ReadFile(tt.config)
 			if err != nil {
 				t.Fatal(err)
@@ -239,8 +240,22 @@ func TestComposeEnvironmentsLoad(t *testing.T) {
 			if cfg.Bus.Backend != tt.wantBus || cfg.Store.Backend != tt.wantStore {
 				t.Errorf("bus/store = %s/%s, want %s/%s", cfg.Bus.Backend, cfg.Store.Backend, tt.wantBus, tt.wantStore)
 			}
-			if cfg.Rules.Path != "/etc/koerier/rules/rules.yaml" {
-				t.Errorf("rules.path = %q, want the mounted /etc/koerier/rules/rules.yaml", cfg.Rules.Path)
+			// The rules file must come from a bind mount of a file that
+			// exists in the repository.
+			var found bool
+			for _, v := range volumes {
+				parts := strings.Split(v, ":")
+				if len(parts) < 2 || !strings.HasPrefix(cfg.Rules.Path, parts[1]+"/") {
+					continue
+				}
+				host := filepath.Join(parts[0], strings.TrimPrefix(cfg.Rules.Path, parts[1]+"/"))
+				if _, err := os.Stat(host); err != nil {
+					t.Errorf("rules.path %s is mounted from %s, which does not exist", cfg.Rules.Path, host)
+				}
+				found = true
+			}
+			if !found {
+				t.Errorf("rules.path %s is not under a mounted volume", cfg.Rules.Path)
 			}
 		})
 	}
