@@ -80,6 +80,11 @@ func TestDeadLetterListAndReplay(t *testing.T) {
 				}
 			}
 
+			cli, err := runCLI(t, h, "deadletter", "list")
+			if err != nil || !strings.Contains(cli, dl.UUID) || !strings.Contains(cli, "channel-error") {
+				t.Errorf("koerier deadletter list: %v\n%s", err, cli)
+			}
+
 			// A dry run and a replay of another topic change nothing.
 			var out bytes.Buffer
 			if err := replayDeadLetters(context.Background(), &out, h.app.cfg, replayOptions{DryRun: true}); err != nil {

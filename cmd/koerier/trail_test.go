@@ -4,16 +4,42 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 	"github.com/mijnservices/koerier/internal/store"
 )
+
+// runCLI runs koerier with args and --config pointing at the harness's
+// configuration, as an operator would beside the running router.
+func runCLI(t *testing.T, h *harness, args ...string) (string, error) {
+	t.Helper()
+	raw, err := yaml.Marshal(h.app.cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "koerier.yaml")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(append(args, "--config", path))
+	err = root.Execute()
+	return out.String(), err
+}
 
 func runTrailText(t *testing.T, h *harness, q trailQuery) string {
 	t.Helper()
@@ -62,6 +88,11 @@ func TestTrail(t *testing.T) {
 				t.Errorf("trail times are not in Europe/Amsterdam:\n%s", byID)
 			}
 
+			cli, err := runCLI(t, h, "trail", "--bsn", openzaak.DemoBSNJansen)
+			if err != nil || !strings.Contains(cli, "notification "+id) || strings.Contains(cli, openzaak.DemoBSNJansen) {
+				t.Errorf("koerier trail --bsn: %v\n%s", err, cli)
+			}
+
 			byBSN := runTrailText(t, h, trailQuery{Subject: event.Subject{BSN: openzaak.DemoBSNJansen}})
 			if !strings.Contains(byBSN, "notification "+id) || !strings.Contains(byBSN, "provider id "+sent[0].ID) {
 				t.Errorf("trail --bsn does not find notification %s:\n%s", id, byBSN)
@@ -99,6 +130,30 @@ func TestTrail(t *testing.T) {
 				t.Fatalf("trail by delivery id %s (Notify's reference) = %+v, want the deliver record", sent[0].Reference, recs)
 			}
 		})
+	}
+}
+
+func TestTrailArguments(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"trail"}, "give one of"},
+		{[]string{"trail", "abc", "--bsn", "999993653"}, "give one of"},
+		{[]string{"trail", "--recent", "5", "--kvk", "69599084"}, "give one of"},
+		{[]string{"trail", "a", "b"}, "accepts at most 1 arg"},
+		{[]string{"trail", "abc", "--config", "/nonexistent/koerier.yaml"}, "nonexistent"},
+		{[]string{"deadletter", "list", "--config", "/nonexistent/koerier.yaml"}, "nonexistent"},
+	}
+	for _, tt := range tests {
+		root := newRootCmd()
+		root.SetOut(io.Discard)
+		root.SetErr(io.Discard)
+		root.SetArgs(tt.args)
+		err := root.Execute()
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("koerier %v: error %v, want one containing %q", tt.args, err, tt.want)
+		}
 	}
 }
 
