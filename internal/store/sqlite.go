@@ -108,7 +108,9 @@ CREATE TABLE IF NOT EXISTS cache (
 `
 
 // OpenSQLite opens (and if needed creates) the store in the database file at
-// path. Several processes may open the same file at once.
+// path. Several processes may open the same file at once. The file must be
+// on a local file system (WAL needs shared memory), and ":memory:" is not
+// supported: every pooled connection would see a database of its own.
 func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	if path == "" {
 		return nil, errors.New("store: open sqlite: the database path is empty")
