@@ -419,3 +419,71 @@ func crashChild(path string) {
 	fmt.Print("ready\n")
 	select {} // wait for SIGKILL
 }
+
+// TestSQLiteTwoEnginesShareAFile checks two engines on one file, as two
+// processes (koerier serve and a koerier CLI command) would have: their
+// writers contend for SQLite's lock, which busy_timeout must absorb, and
+// their consumers compete for the same messages.
+func TestSQLiteTwoEnginesShareAFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bus.db")
+	engines := []*SQLite{
+		newTestSQLite(t, SQLiteConfig{Path: path, PollInterval: 10 * time.Millisecond}),
+		newTestSQLite(t, SQLiteConfig{Path: path, PollInterval: 10 * time.Millisecond}),
+	}
+	const perEngine = 100
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var mu sync.Mutex
+	seen := map[string]int{}
+	all := make(chan struct{})
+	for _, s := range engines {
+		sub := s.Subscriber()
+		defer sub.Close()
+		for i := 0; i < 2; i++ {
+			msgs, err := sub.Subscribe(ctx, "t")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() {
+				for m := range msgs {
+					mu.Lock()
+					seen[m.UUID]++
+					if len(seen) == 2*perEngine && seen[m.UUID] == 1 {
+						close(all)
+					}
+					mu.Unlock()
+					m.Ack()
+				}
+			}()
+		}
+	}
+	var wg sync.WaitGroup
+	for e, s := range engines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perEngine; i++ {
+				if err := s.Publisher().Publish("t", message.NewMessage(fmt.Sprintf("%d-%d", e, i), nil)); err != nil {
+					t.Errorf("engine %d: publish: %v", e, err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	select {
+	case <-all:
+	case <-time.After(60 * time.Second):
+		mu.Lock()
+		defer mu.Unlock()
+		t.Fatalf("received %d of %d messages", len(seen), 2*perEngine)
+	}
+	cancel()
+	mu.Lock()
+	defer mu.Unlock()
+	for id, n := range seen {
+		if n != 1 {
+			t.Errorf("message %s delivered %d times, want once", id, n)
+		}
+	}
+}
