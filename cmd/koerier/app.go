@@ -67,11 +67,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	a.store, err = store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath,
+	a.store, err = store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
 		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
 			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}})
 	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
+		return nil, err
 	}
 
 	a.rules, err = rules.NewHolder(cfg.Rules.Path, rules.HolderOptions{Meter: a.prov.Meter, Logger: log})

@@ -113,7 +113,7 @@ func amqpTestURL(t *testing.T) string {
 	return "amqp://guest:guest@127.0.0.1:5672/"
 }
 
-func startHarness(t *testing.T, backend string) *harness {
+func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *harness {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -152,6 +152,9 @@ func startHarness(t *testing.T, backend string) *harness {
 		cfg.Store.Redis.Prefix = fmt.Sprintf("koerier-e2e-%d:", rand.Uint32())
 	}
 	sb.Configure(&cfg)
+	for _, f := range tweak {
+		f(&cfg)
+	}
 	if err := config.Finish(&cfg); err != nil {
 		t.Fatal(err)
 	}
@@ -498,5 +501,72 @@ func TestEndToEndPeerOutageIsRequeued(t *testing.T) {
 	resp.Body.Close()
 	if !strings.Contains(string(body), "koerier_requeued_total") {
 		t.Fatalf("no re-queue counted in /metrics:\n%s", body)
+	}
+}
+
+// TestRulesHotReload: a running router receives a broken rules file and
+// keeps routing with the old rules; then a fixed file, and it switches.
+func TestRulesHotReload(t *testing.T) {
+	orig, err := os.ReadFile(rulesFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(path, orig, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHarness(t, "embedded", func(c *config.Config) { c.Rules.Path = path })
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	reload := func() int {
+		req, _ := http.NewRequest(http.MethodPost, h.url+"/admin/rules/reload", nil)
+		req.Header.Set("Authorization", "Bearer admin-e2e")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	send := func(ident string) notify.Sent {
+		z := newDemoZaak(oz, d, ident, "Reload", openzaak.DemoBSNJansen, "Jan")
+		h.post(t, statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now())))
+		var got notify.Sent
+		eventually(t, 20*time.Second, "the email for "+ident, func() bool {
+			for _, s := range h.sb.Notify.Sent() {
+				if s.Personalisation["zaak_identificatie"] == ident {
+					got = s
+					return true
+				}
+			}
+			return false
+		})
+		return got
+	}
+	const oldTemplate = "f6619e17-d547-4c7a-80f7-97f69efd742d"
+	const newTemplate = "84780e7d-9573-4e6a-a879-a0e08f5615ef" // registered at the fake (eng variant)
+
+	broken := strings.Replace(string(orig), "message: zaak-ontvangen", "message: zaak-ontvangen\n    chanels: [email]", 1)
+	if err := os.WriteFile(path, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := reload(); code != http.StatusUnprocessableEntity {
+		t.Fatalf("reload of a broken file: HTTP %d, want 422", code)
+	}
+	if st := h.app.rules.Status(); st.LastReloadSuccessful || !strings.Contains(st.LastError, "chanels") {
+		t.Fatalf("status after a failed reload = %+v", st)
+	}
+	if s := send("ZAAK-RELOAD-1"); s.TemplateID != oldTemplate {
+		t.Fatalf("after a failed reload the old rules must route: template %s", s.TemplateID)
+	}
+
+	fixed := strings.Replace(string(orig), oldTemplate, newTemplate, 1)
+	if err := os.WriteFile(path, []byte(fixed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if code := reload(); code != http.StatusOK {
+		t.Fatalf("reload of a fixed file: HTTP %d", code)
+	}
+	if s := send("ZAAK-RELOAD-2"); s.TemplateID != newTemplate {
+		t.Fatalf("after a good reload the new rules must route: template %s", s.TemplateID)
 	}
 }

@@ -4,7 +4,7 @@
 // and both must pass the same conformance suite (storetest).
 //
 // The store never receives a BSN in clear as a key or in a ledger record:
-// callers pass keyed hashes (see event.SubjectRef).
+// callers pass keyed hashes (see SubjectRef).
 package store
 
 import (
