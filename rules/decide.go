@@ -61,7 +61,9 @@ type Match struct {
 	Contactpersonen bool
 
 	rs          *RuleSet
-	in          Input
+	eventID     string
+	kind        string
+	now         time.Time
 	explanation []string
 	// owns is set while explanation's spare capacity belongs to this match
 	// alone, so that the first Expand can append in place instead of
@@ -87,6 +89,10 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 	defer vmPool.Put(machine)
 
 	etype, ztype := env.Event.Type, env.Zaaktype.Identificatie
+	eventID := ""
+	if in.Event != nil {
+		eventID = in.Event.ID
+	}
 	cands := rs.index.candidates(etype, ztype)
 	role := env.Recipient.Role
 	kind := env.Recipient.Kind
@@ -101,10 +107,9 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 	// The explanation sentences about a rule are built at load (see
 	// Rule.explain); here they are only appended, which keeps a decision
 	// over 200 rules within a few microseconds.
-	lines = append(lines, "Gebeurtenis "+orUnknown(etype)+" voor "+role+" ("+kind+"); "+
-		strconv.Itoa(len(cands))+" van de "+strconv.Itoa(len(rs.rules))+" regels komen in aanmerking op gebeurtenistype en zaaktype.")
+	lines = append(lines, headerLine(etype, role, kind), cands.line)
 	var out []*Match
-	for _, i := range cands {
+	for _, i := range cands.rules {
 		r := rs.rules[i]
 		if r.roleMask&roleBit == 0 {
 			lines = append(lines, r.explain.otherRole)
@@ -122,7 +127,7 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 			lines = append(lines, r.explain.noMatch)
 			continue
 		}
-		m := &Match{Rule: r, rs: rs, in: in, Organisation: r.Organisation, Contactpersonen: r.Contactpersonen}
+		m := &Match{Rule: r, rs: rs, eventID: eventID, kind: kind, now: in.Now, Organisation: r.Organisation, Contactpersonen: r.Contactpersonen}
 		lines = append(lines, r.explain.match)
 		if r.Skip {
 			m.Skip, m.Reason = true, r.Reason
@@ -147,7 +152,7 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 		return out
 	}
 	lines = append(lines, "Geen enkele regel past; er wordt niets verstuurd.")
-	return []*Match{{Skip: true, Reason: "geen regel van toepassing", rs: rs, in: in, explanation: lines}}
+	return []*Match{{Skip: true, Reason: "geen regel van toepassing", rs: rs, eventID: eventID, kind: kind, now: in.Now, explanation: lines}}
 }
 
 // explanations are a rule's fixed sentences, rendered once at load.
@@ -234,9 +239,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		d.Explanation = make([]string, len(m.explanation), len(m.explanation)+8)
 		copy(d.Explanation, m.explanation)
 	}
-	if m.in.Event != nil {
-		d.EventID = m.in.Event.ID
-	}
+	d.EventID = m.eventID
 	if m.Rule != nil {
 		d.Rule = m.Rule.Name
 	}
@@ -264,7 +267,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		d.Explanation = append(d.Explanation, "De ontvanger is overleden volgens de BRP; er wordt niets verstuurd.")
 		return d
 	}
-	kind := recipientKind(&m.in)
+	kind := m.kind
 	d.Explanation = append(d.Explanation, rule.explain.plan[kind])
 	plan := make([]string, 0, len(m.Plan))
 	for _, ch := range m.Plan {
@@ -321,7 +324,7 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 	d.Plan = plan
 	d.Explanation = append(d.Explanation, planLine(plan))
 	if w, ok := rule.QuietHours[plan[0]]; ok {
-		if until := holdUntil(w, m.in.Now); !until.IsZero() {
+		if until := holdUntil(w, m.now); !until.IsZero() {
 			d.HoldUntil = until
 			d.Explanation = append(d.Explanation, fmt.Sprintf("%s valt in de stille uren %s (Europe/Amsterdam); vastgehouden tot %s.",
 				plan[0], w.text, until.In(amsterdam).Format("2006-01-02 15:04")))
@@ -465,6 +468,29 @@ func holdUntil(w window, now time.Time) time.Time {
 		d++
 	}
 	return time.Date(y, mo, d, w.to/60, w.to%60, 0, 0, amsterdam).UTC()
+}
+
+// headerLines holds the first explanation sentence for every known event
+// type, rol and kind, so that it costs no allocation.
+type headerKey struct{ etype, role, kind string }
+
+var headerLines = func() map[headerKey]string {
+	out := map[headerKey]string{}
+	for _, e := range knownEventTypes {
+		for _, r := range knownRoles {
+			for _, k := range knownKinds {
+				out[headerKey{e, r, k}] = "Gebeurtenis " + e + " voor " + r + " (" + k + ")."
+			}
+		}
+	}
+	return out
+}()
+
+func headerLine(etype, role, kind string) string {
+	if l, ok := headerLines[headerKey{etype, role, kind}]; ok {
+		return l
+	}
+	return "Gebeurtenis " + orUnknown(etype) + " voor " + role + " (" + kind + ")."
 }
 
 func orUnknown(s string) string {

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
@@ -124,7 +125,14 @@ const anyKey = "\x00any"
 // order) whose filter admits that pair. Keys the rules never mention share
 // the anyKey list, so a 200-rule file evaluates only the handful of rules
 // that can apply.
-type ruleIndex map[string]map[string][]int
+type ruleIndex map[string]map[string]candidates
+
+// candidates is one list of the index, with the explanation sentence that
+// says how far the index narrowed the rules down.
+type candidates struct {
+	rules []int
+	line  string
+}
 
 func buildIndex(rules []*Rule) ruleIndex {
 	events := map[string]bool{anyKey: true}
@@ -139,7 +147,7 @@ func buildIndex(rules []*Rule) ruleIndex {
 	}
 	idx := ruleIndex{}
 	for e := range events {
-		byZ := map[string][]int{}
+		byZ := map[string]candidates{}
 		for z := range zaaktypen {
 			var list []int
 			for i, r := range rules {
@@ -147,7 +155,8 @@ func buildIndex(rules []*Rule) ruleIndex {
 					list = append(list, i)
 				}
 			}
-			byZ[z] = list
+			byZ[z] = candidates{rules: list, line: strconv.Itoa(len(list)) + " van de " + strconv.Itoa(len(rules)) +
+				" regels komen in aanmerking op gebeurtenistype en zaaktype."}
 		}
 		idx[e] = byZ
 	}
@@ -161,7 +170,7 @@ func admits(set map[string]bool, key string) bool {
 	return key != anyKey && set[key]
 }
 
-func (idx ruleIndex) candidates(eventType, zaaktype string) []int {
+func (idx ruleIndex) candidates(eventType, zaaktype string) candidates {
 	byZ, ok := idx[eventType]
 	if !ok {
 		byZ = idx[anyKey]
