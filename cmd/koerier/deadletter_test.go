@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +183,63 @@ func TestOriginTopic(t *testing.T) {
 		if got := originTopic(tt.meta); got != tt.want {
 			t.Errorf("originTopic(%v) = %q, want %q", tt.meta, got, tt.want)
 		}
+	}
+}
+
+// TestReplayFrom replays from a bus of its own: --max stops exactly, --topic
+// leaves the rest in the queue, and nothing is replayed twice.
+func TestReplayFrom(t *testing.T) {
+	tests := []struct {
+		name         string
+		o            replayOptions
+		wantA, wantB int // replayed to topic a and b
+		wantLeft     int
+		wantProgress string
+	}{
+		{"all", replayOptions{}, 4, 2, 0, ""},
+		{"many", replayOptions{}, 204, 2, 0, "replayed 200/206"},
+		{"max 3", replayOptions{Max: 3}, 3, 0, 3, ""},
+		{"only b", replayOptions{Topic: "koerier.test.b"}, 0, 2, 4, ""},
+		{"only b, max 1", replayOptions{Topic: "koerier.test.b", Max: 1}, 0, 1, 5, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := context.Background()
+			b, err := bus.New(ctx, bus.Options{SQLitePath: filepath.Join(t.TempDir(), "bus.db"), PollInterval: 10 * time.Millisecond, NackDelay: 50 * time.Millisecond}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			// Four (or more) from a, then two from b.
+			topics := []string{"koerier.test.a", "koerier.test.a", "koerier.test.a", "koerier.test.a", "koerier.test.b", "koerier.test.b"}
+			for len(topics) < tt.wantA+tt.wantB+tt.wantLeft {
+				topics = append([]string{"koerier.test.a"}, topics...)
+			}
+			for i, topic := range topics {
+				m := message.NewMessage(fmt.Sprintf("m-%d", i), []byte("{}"))
+				m.Metadata.Set(middleware.PoisonedTopicKey, topic)
+				m.Metadata.Set(middleware.ReasonForPoisonedKey, "test")
+				if err := b.Publisher.Publish(event.TopicDeadLetter, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var progress bytes.Buffer
+			tt.o.Idle, tt.o.Progress = 300*time.Millisecond, &progress
+			st, err := replayFrom(ctx, b, tt.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.replayed != tt.wantA+tt.wantB {
+				t.Errorf("replayed %d, want %d", st.replayed, tt.wantA+tt.wantB)
+			}
+			for topic, want := range map[string]int{"koerier.test.a": tt.wantA, "koerier.test.b": tt.wantB, event.TopicDeadLetter: tt.wantLeft} {
+				if got, err := b.Pending(ctx, topic); err != nil || got != want {
+					t.Errorf("%s holds %d messages (%v), want %d", topic, got, err, want)
+				}
+			}
+			if !strings.Contains(progress.String(), tt.wantProgress) {
+				t.Errorf("progress %q, want %q", progress.String(), tt.wantProgress)
+			}
+		})
 	}
 }
