@@ -196,6 +196,16 @@ func (p *parser) parseFile(data []byte) *parsedFile {
 }
 
 func (p *parser) yamlError(err error) {
+	// A tab in the indentation is the most common cause, and yaml.v3 often
+	// blames the line where the block started; point at the tab instead.
+	for i, l := range p.lines {
+		indent := l[:len(l)-len(strings.TrimLeft(l, " \t"))]
+		if c := strings.IndexByte(indent, '\t'); c >= 0 {
+			*p.errs = append(*p.errs, Error{Pos: Pos{File: p.file, Line: i + 1, Column: c + 1}, Msg: "invalid YAML: a tab is used for indentation",
+				Hint: "YAML indents with spaces only; set your editor to insert spaces"})
+			return
+		}
+	}
 	// yaml.v3 reports syntax errors as "yaml: line N: message".
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
 	line := 0

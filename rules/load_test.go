@@ -36,7 +36,7 @@ func TestLoadErrors(t *testing.T) {
 		want []string
 	}{
 		{"yaml syntax", "version: 1\nrules:\n  - name: a\n   message: m\n", []string{"2:1: invalid YAML"}},
-		{"tab indentation", "version: 1\nrules:\n\t- name: a\n", []string{"3:1: invalid YAML"}},
+		{"tab indentation", "version: 1\nrules:\n  - name: a\n  \t message: m\n", []string{"4:3: invalid YAML: a tab is used for indentation"}},
 		{"missing version", strings.Replace(base, "version: 1\n", "", 1), []string{"1:1: missing version"}},
 		{"wrong version", strings.Replace(base, "version: 1", "version: 2", 1), []string{`1:10: unsupported version "2"`}},
 		{"unknown top-level key", base + "route: x\n", []string{`11:1: unknown key "route" in the file`}},
