@@ -15,4 +15,18 @@
 // it says `continue: true`: then its decision is kept and evaluation goes on,
 // so one event can yield several decisions (DecideAll). A matching skip rule
 // always stops evaluation; decisions that earlier continue rules made stand.
+//
+// Use by the route stage, per subject of an event:
+//
+//	rs := holder.Current()                  // never nil; hot-reloaded
+//	for _, m := range rs.MatchAll(in) {     // in.Recipient holds the Open Klant facts
+//		// resolve what m.Need asks for (BRP/KVK address, Berichtenbox)
+//		d := m.ExpandResolved(&recipient, resolved)
+//		_ = timing.Apply(ctx, m, &d, ev, subjectRef) // throttle, group window
+//		// m.Contactpersonen: Expand again for each contactpersoon
+//	}
+//
+// Conditions see the recipient as resolved when MatchAll runs, so facts
+// looked up only after a match (postal address, deceased, Berichtenbox) are
+// for the channel plan, not for choosing a rule; docs/regels.md says so.
 package rules
