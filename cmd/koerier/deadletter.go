@@ -110,8 +110,11 @@ delivery that did go out. Ends when --max messages are replayed or no dead
 letter arrived for 2 s. Fix the cause first, or the message returns.
 
 --topic replays only messages from that topic; the others stay in the
-queue, moved to its end. --dry-run lists what would be
-replayed and changes nothing.`,
+queue, moved to its end. --dry-run lists what would be replayed and
+changes nothing.
+
+Progress ("replayed 120/500") goes to standard error, the summary to
+standard output.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := load()
@@ -147,16 +150,23 @@ func busOptions(cfg config.Config) bus.Options {
 // SQLite bus: a wrong path must not look like an empty queue.
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
 	o := busOptions(cfg)
-	if o.Backend == "" || o.Backend == bus.BackendSQLite {
-		if _, err := os.Stat(o.SQLitePath); err != nil {
-			return nil, fmt.Errorf("deadletter: no bus database at %s (check data_dir and bus.sqlite.path in the configuration): %w", o.SQLitePath, err)
-		}
+	if err := busExists(o); err != nil {
+		return nil, err
 	}
 	b, err := bus.New(ctx, o, watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}
 	return b, nil
+}
+
+func busExists(o bus.Options) error {
+	if o.Backend == "" || o.Backend == bus.BackendSQLite {
+		if _, err := os.Stat(o.SQLitePath); err != nil {
+			return fmt.Errorf("deadletter: no bus database at %s (check data_dir and bus.sqlite.path in the configuration): %w", o.SQLitePath, err)
+		}
+	}
+	return nil
 }
 
 // deadLetter is what an operator may see of one dead-lettered message: its
@@ -239,6 +249,9 @@ func describeDeadLetter(msg *message.Message, since time.Time) deadLetter {
 }
 
 func listDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, max int, asJSON bool) error {
+	if err := busExists(busOptions(cfg)); err != nil {
+		return err
+	}
 	msgs, err := bus.Peek(ctx, busOptions(cfg), event.TopicDeadLetter, max)
 	if err != nil {
 		return fmt.Errorf("deadletter: list: %w", err)
@@ -328,6 +341,9 @@ func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o re
 		max := o.Max
 		if max <= 0 {
 			max = 10000
+		}
+		if err := busExists(busOptions(cfg)); err != nil {
+			return err
 		}
 		msgs, err := bus.Peek(ctx, busOptions(cfg), event.TopicDeadLetter, max)
 		if err != nil {
