@@ -243,3 +243,44 @@ func TestReplayFrom(t *testing.T) {
 		})
 	}
 }
+
+// TestDeadLetterReplayInbound: Open Zaak refusing Koerier's credentials
+// dead-letters the notification itself at the enrich stage; after the fix,
+// 'koerier deadletter replay' sends it through the whole pipeline.
+func TestDeadLetterReplayInbound(t *testing.T) {
+	h := startHarness(t, "embedded")
+	h.sb.OpenZaakFaults.Add(fault.Rule{Status: http.StatusForbidden})
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+	if code := h.post(t, n); code != http.StatusNoContent {
+		t.Fatalf("post: HTTP %d", code)
+	}
+	id := httpapi.NotificationID(n)
+	var dls []deadLetter
+	eventually(t, 20*time.Second, "the notification in the dead-letter queue", func() bool {
+		dls = listed(t, h)
+		return len(dls) == 1
+	})
+	if dl := dls[0]; dl.Topic != event.TopicInbound || dl.Kind != "notification" || dl.Notification != id ||
+		!strings.Contains(dl.Reason, "configuratiefout") || !strings.Contains(dl.Reason, "403") {
+		t.Fatalf("listed %+v; want notification %s from koerier.inbound with a 403 configuratiefout", dl, id)
+	}
+	if !hasStatus(h.trail(t, id), "enrich", "deadletter") {
+		t.Fatal("the dead letter is not in the ledger")
+	}
+
+	h.sb.OpenZaakFaults.Clear()
+	out, err := runCLI(t, h, "deadletter", "replay")
+	if err != nil || !strings.Contains(out, "replayed 1 message(s)") {
+		t.Fatalf("koerier deadletter replay: %v: %q", err, out)
+	}
+	eventually(t, 20*time.Second, "the email after the replay", func() bool {
+		return hasStatus(h.trail(t, id), "settle", event.OutcomeDelivered)
+	})
+	if got := sentTo(h.sb, "jan.jansen@example.com"); len(got) != 1 {
+		t.Fatalf("Notify got %d emails, want 1", len(got))
+	}
+	if dls := listed(t, h); len(dls) != 0 {
+		t.Fatalf("dead-letter queue after replay: %+v, want empty", dls)
+	}
+}
