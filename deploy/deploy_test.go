@@ -12,7 +12,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"slices"
 	"strings"
 	"testing"
 
@@ -340,5 +339,3 @@ func TestRabbitMQDefinitions(t *testing.T) {
 		}
 	}
 }
-
-var _ = slices.Contains[[]string]
