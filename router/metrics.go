@@ -28,7 +28,9 @@ func newMetrics(m metric.Meter) (*metrics, error) {
 		return nil, err
 	}
 	latency, err := m.Float64Histogram("koerier_stage_duration_seconds",
-		metric.WithDescription("Time to handle one message per stage."), metric.WithUnit("s"))
+		metric.WithDescription("Time to handle one message per stage."), metric.WithUnit("s"),
+		// Stages take milliseconds; OTel's default bounds start at 5 (s).
+		metric.WithExplicitBucketBoundaries(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30))
 	if err != nil {
 		return nil, err
 	}
