@@ -28,7 +28,8 @@ type Source struct {
 }
 
 // Load reads a rule file, or every *.yaml and *.yml file in a folder (in
-// name order; rules are evaluated in that order), and returns the compiled
+// name order; rules are evaluated in that order; *.cases.yaml files and
+// hidden files are left out), and returns the compiled
 // set. Any problem makes it fail with Errors listing every problem found,
 // each with file:line:column.
 func Load(path string) (*RuleSet, error) {
@@ -54,7 +55,10 @@ func ReadSources(path string) ([]Source, error) {
 		}
 		for _, e := range entries {
 			n := e.Name()
-			if e.Type().IsRegular() && !strings.HasPrefix(n, ".") && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			// Cases files (*.cases.yaml) may live next to the rules they
+			// test; they are not rules.
+			isCases := strings.HasSuffix(n, ".cases.yaml") || strings.HasSuffix(n, ".cases.yml")
+			if e.Type().IsRegular() && !strings.HasPrefix(n, ".") && !isCases && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
 				names = append(names, filepath.Join(path, n))
 			}
 		}

@@ -107,6 +107,7 @@ func TestLoadFolder(t *testing.T) {
 	write("10-basis.yaml", base)
 	write("20-team-wmo.yaml", "version: 1\nrules:\n  - name: wmo\n    match: {zaaktype: WMO}\n    message: m\n    channels: [email]\n")
 	write("notes.txt", "not a rule file")
+	write("10-basis.cases.yaml", "cases: []\n")
 	rs, err := Load(dir)
 	if err != nil {
 		t.Fatal(err)
