@@ -16,9 +16,10 @@ import (
 
 // HolderOptions configures a Holder. Every field is optional.
 type HolderOptions struct {
-	// Meter receives koerier_rules_last_reload_successful (1 or 0) and
+	// Meter receives koerier_rules_last_reload_successful (1 or 0),
 	// koerier_rules_hash (the first 8 hex digits of the content hash as a
-	// number, with the first 12 hex digits as attribute "hash").
+	// number, with the first 12 hex digits as attribute "hash") and
+	// koerier_rules_last_reload_success_timestamp_seconds.
 	Meter  metric.Meter
 	Logger *slog.Logger
 	Now    func() time.Time
@@ -175,6 +176,11 @@ func (h *Holder) registerMetrics(m metric.Meter) error {
 	if err != nil {
 		return fmt.Errorf("rules: metrics: %w", err)
 	}
+	loadedAt, err := m.Int64ObservableGauge("koerier_rules_last_reload_success_timestamp_seconds",
+		metric.WithDescription("when the rules in use were loaded, in Unix seconds"), metric.WithUnit("s"))
+	if err != nil {
+		return fmt.Errorf("rules: metrics: %w", err)
+	}
 	_, err = m.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		st := h.Status()
 		v := int64(0)
@@ -182,12 +188,13 @@ func (h *Holder) registerMetrics(m metric.Meter) error {
 			v = 1
 		}
 		o.ObserveInt64(ok, v)
+		o.ObserveInt64(loadedAt, st.LoadedAt.Unix())
 		if len(st.Hash) >= 12 {
 			n, _ := strconv.ParseInt(st.Hash[:8], 16, 64)
 			o.ObserveInt64(hashGauge, n, metric.WithAttributes(attribute.String("hash", st.Hash[:12])))
 		}
 		return nil
-	}, ok, hashGauge)
+	}, ok, hashGauge, loadedAt)
 	if err != nil {
 		return fmt.Errorf("rules: metrics: %w", err)
 	}

@@ -147,6 +147,9 @@ func TestHolderReloadKeepsOldRulesOnBrokenFile(t *testing.T) {
 	if newAttr, _ := attrs.Value("hash"); newAttr.AsString() != st.Hash[:12] {
 		t.Errorf("koerier_rules_hash attribute = %q, want %q", newAttr.AsString(), st.Hash[:12])
 	}
+	if got := g["koerier_rules_last_reload_success_timestamp_seconds"].Value; got != st.LoadedAt.Unix() {
+		t.Errorf("koerier_rules_last_reload_success_timestamp_seconds = %d, want %d", got, st.LoadedAt.Unix())
+	}
 	waitFor(t, "a decision by the new rules", sawNew.Load)
 	close(stop)
 	wg.Wait()
