@@ -74,7 +74,6 @@ func (r *Router) routeEvent(ctx context.Context, ev *event.Event) (string, error
 }
 
 func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.Event, s event.Subject) (string, error) {
-	ref := r.subjectRef(s)
 	zaakID := ""
 	if ev.Zaak != nil {
 		zaakID = ev.Zaak.Identificatie
@@ -98,34 +97,19 @@ func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.
 			}
 			resolved = rules.Need{Digital: true, Postal: need.Postal, Berichtenbox: need.Berichtenbox}
 		}
-		dec := m.ExpandResolved(&recipient, resolved)
-		dec.EventID = ev.ID
-		if r.d.Timing != nil && !dec.Skip {
-			if err := r.d.Timing.Apply(ctx, m, &dec, ev, ref); err != nil {
-				return "error", temporary(fmt.Errorf("timing: %w", err))
+		// A bedrijf is addressed as the organisation, through its
+		// contactpersonen, or both, as the rule says.
+		targets := []event.Recipient{recipient}
+		if m.Contactpersonen && recipient.Kind == event.KindBedrijf {
+			if !m.Organisation {
+				targets = nil
 			}
-			dec.Grouped = !dec.Skip && m.Rule != nil && m.Rule.GroupWindow > 0 && ev.Zaak != nil && ev.Zaak.URL != ""
+			targets = append(targets, recipient.Contactpersonen...)
 		}
-		r.dropUnconfigured(&dec)
-		rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Rule: dec.Rule, SubjectRef: ref,
-			Detail: strings.Join(dec.Explanation, " ")}
-		if dec.Skip || len(dec.Plan) == 0 {
-			rec.Status = "skipped"
-			if dec.Reason != "" {
-				rec.Detail = dec.Reason + ". " + rec.Detail
-			}
-			if err := r.record(ctx, rec); err != nil {
+		for i := range targets {
+			if err := r.decide(ctx, m, ev, &targets[i], resolved); err != nil {
 				return "error", err
 			}
-			continue
-		}
-		d := r.newDelivery(ev, recipient, dec)
-		rec.Status, rec.DeliveryID, rec.Channel = "decided", d.ID, d.Channel
-		if err := r.record(ctx, rec); err != nil {
-			return "error", err
-		}
-		if err := r.publish(ctx, event.DeliveryTopic(d.Channel), d.ID, event.Marshal(d), dec.HoldUntil); err != nil {
-			return "error", temporary(err)
 		}
 	}
 	return "decided", nil
@@ -265,3 +249,36 @@ var amsterdam = func() *time.Location {
 	}
 	return loc
 }()
+
+// decide expands one match for one recipient, records the decision and
+// publishes the first delivery of its plan.
+func (r *Router) decide(ctx context.Context, m *rules.Match, ev *event.Event, recipient *event.Recipient, resolved rules.Need) error {
+	ref := r.subjectRef(recipient.Subject)
+	dec := m.ExpandResolved(recipient, resolved)
+	dec.EventID = ev.ID
+	if r.d.Timing != nil && !dec.Skip {
+		if err := r.d.Timing.Apply(ctx, m, &dec, ev, ref); err != nil {
+			return temporary(fmt.Errorf("timing: %w", err))
+		}
+		dec.Grouped = !dec.Skip && m.Rule != nil && m.Rule.GroupWindow > 0 && ev.Zaak != nil && ev.Zaak.URL != ""
+	}
+	r.dropUnconfigured(&dec)
+	rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Rule: dec.Rule, SubjectRef: ref,
+		Detail: strings.Join(dec.Explanation, " ")}
+	if dec.Skip || len(dec.Plan) == 0 {
+		rec.Status = "skipped"
+		if dec.Reason != "" {
+			rec.Detail = dec.Reason + ". " + rec.Detail
+		}
+		return r.record(ctx, rec)
+	}
+	d := r.newDelivery(ev, *recipient, dec)
+	rec.Status, rec.DeliveryID, rec.Channel = "decided", d.ID, d.Channel
+	if err := r.record(ctx, rec); err != nil {
+		return err
+	}
+	if err := r.publish(ctx, event.DeliveryTopic(d.Channel), d.ID, event.Marshal(d), dec.HoldUntil); err != nil {
+		return temporary(err)
+	}
+	return nil
+}

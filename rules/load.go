@@ -58,7 +58,15 @@ func ReadSources(path string) ([]Source, error) {
 			// Cases files (*.cases.yaml) may live next to the rules they
 			// test; they are not rules.
 			isCases := strings.HasSuffix(n, ".cases.yaml") || strings.HasSuffix(n, ".cases.yml")
-			if e.Type().IsRegular() && !strings.HasPrefix(n, ".") && !isCases && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
+			regular := e.Type().IsRegular()
+			if e.Type()&os.ModeSymlink != 0 {
+				// A Kubernetes ConfigMap mounted as a folder holds symlinks
+				// into a hidden ..data folder: follow them.
+				if ti, err := os.Stat(filepath.Join(path, n)); err == nil {
+					regular = ti.Mode().IsRegular()
+				}
+			}
+			if regular && !strings.HasPrefix(n, ".") && !isCases && (strings.HasSuffix(n, ".yaml") || strings.HasSuffix(n, ".yml")) {
 				names = append(names, filepath.Join(path, n))
 			}
 		}

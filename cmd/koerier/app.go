@@ -286,9 +286,9 @@ func (a *app) run(ctx context.Context) error {
 	for {
 		select {
 		case <-hup:
-			if err := a.rules.Reload(); err != nil {
-				a.log.Error("rules reload failed; keeping the previous rules", "err", err)
-			} else {
+			// A failed reload is logged by the holder, which keeps the
+			// previous rules.
+			if err := a.rules.Reload(); err == nil {
 				a.log.Info("rules reloaded", "hash", a.rules.Status().Hash)
 			}
 		case err := <-errc:

@@ -570,3 +570,21 @@ func TestRulesHotReload(t *testing.T) {
 		t.Fatalf("after a good reload the new rules must route: template %s", s.TemplateID)
 	}
 }
+
+// TestEndToEndBedrijfContactpersonen: the rule addresses a bedrijf as the
+// organisation and through its contactpersonen; both get the status email.
+func TestEndToEndBedrijfContactpersonen(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	h.post(t, statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[1], time.Now())))
+	eventually(t, 20*time.Second, "emails to the organisation and its contactpersoon", func() bool {
+		return len(sentTo(h.sb, "info@korenschoof.example")) == 1 && len(sentTo(h.sb, "sanne@korenschoof.example")) == 1
+	})
+	a, b := sentTo(h.sb, "info@korenschoof.example")[0], sentTo(h.sb, "sanne@korenschoof.example")[0]
+	if a.Reference == b.Reference {
+		t.Fatal("organisation and contactpersoon share a delivery reference")
+	}
+	if b.Personalisation["naam"] != "Sanne Bakker" {
+		t.Fatalf("contactpersoon salutation = %v", b.Personalisation["naam"])
+	}
+}
