@@ -375,15 +375,20 @@ func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o re
 	if st.unknown > 0 {
 		fmt.Fprintf(w, ", left %d whose origin topic is unknown", st.unknown)
 	}
+	if st.failedAgain > 0 {
+		fmt.Fprintf(w, "; %d failed again and are back in the queue (is the cause fixed? see 'koerier deadletter list')", st.failedAgain)
+	}
 	fmt.Fprintln(w)
 	return err
 }
 
-type replayStats struct{ replayed, skipped, unknown int }
+type replayStats struct{ replayed, skipped, unknown, failedAgain int }
 
 // replayFrom moves dead letters back to their topics through b. It ends at
 // o.Max, after o.Idle without a message, or when a message it left in the
-// queue comes round again (it has then seen them all).
+// queue comes round again (it has then seen them all). A message that fails
+// again while the replay runs is left in the queue, not replayed again: the
+// cause is evidently not fixed, and replaying it would loop.
 func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, error) {
 	var st replayStats
 	if o.Idle <= 0 {
@@ -402,7 +407,7 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 	if err != nil {
 		return st, fmt.Errorf("deadletter: replay: subscribe to %s: %w", b.DeadLetterTopic(), err)
 	}
-	left := map[string]bool{}
+	left, replayed := map[string]bool{}, map[string]bool{}
 	idle := time.NewTimer(o.Idle)
 	defer idle.Stop()
 	lastProgress := time.Now()
@@ -426,11 +431,14 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 			return st, nil
 		}
 		topic := originTopic(msg.Metadata)
-		if topic == "" || (o.Topic != "" && topic != o.Topic) {
+		if again := replayed[msg.UUID]; again || topic == "" || (o.Topic != "" && topic != o.Topic) {
 			left[msg.UUID] = true
-			if topic == "" {
+			switch {
+			case again:
+				st.failedAgain++
+			case topic == "":
 				st.unknown++
-			} else {
+			default:
 				st.skipped++
 			}
 			if err := b.Publisher.Publish(b.DeadLetterTopic(), keptMessage(msg, topic)); err != nil {
@@ -445,6 +453,7 @@ func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, 
 			return st, fmt.Errorf("deadletter: replay %s to %s: %w", msg.UUID, topic, err)
 		}
 		msg.Ack()
+		replayed[msg.UUID] = true
 		st.replayed++
 		if o.Max > 0 && st.replayed >= o.Max {
 			settled(msgs)

@@ -106,6 +106,21 @@ func TestDeadLetterListAndReplay(t *testing.T) {
 				dls = listed(t, h)
 				return len(dls) == 1 && dls[0].UUID == dl.UUID && dls[0].Topic == dl.Topic
 			})
+			// Replayed before the fix, it fails again and comes back
+			// counted.
+			out.Reset()
+			if err := replayDeadLetters(context.Background(), &out, h.app.cfg, replayOptions{Idle: 500 * time.Millisecond}); err != nil {
+				t.Fatal(err)
+			}
+			// With a 500 ms idle the failure may or may not come back
+			// before the replay ends; either way it is replayed once.
+			if !strings.HasPrefix(out.String(), "replayed 1 message(s)") {
+				t.Fatalf("replay said %q", out.String())
+			}
+			eventually(t, 20*time.Second, "the message back in the queue, replayed once", func() bool {
+				dls = listed(t, h)
+				return len(dls) == 1 && dls[0].UUID == dl.UUID && dls[0].Replayed == 1 && dls[0].Topic == dl.Topic
+			})
 			if len(h.sb.Notify.Sent()) != 0 {
 				t.Fatal("Notify got a message while its key was refused")
 			}
@@ -282,5 +297,66 @@ func TestDeadLetterReplayInbound(t *testing.T) {
 	}
 	if dls := listed(t, h); len(dls) != 0 {
 		t.Fatalf("dead-letter queue after replay: %+v, want empty", dls)
+	}
+}
+
+// TestReplayFromFailingAgain: a message that fails again during the replay
+// is replayed once, not in a loop, and stays in the queue counted.
+func TestReplayFromFailingAgain(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	o := bus.Options{SQLitePath: filepath.Join(t.TempDir(), "bus.db"), PollInterval: 10 * time.Millisecond}
+	b, err := bus.New(ctx, o, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const topic = "koerier.test.broken"
+	poison := func(m *message.Message) error {
+		m.Metadata.Set(middleware.PoisonedTopicKey, topic)
+		m.Metadata.Set(middleware.ReasonForPoisonedKey, "still broken")
+		return b.Publisher.Publish(event.TopicDeadLetter, m)
+	}
+	for i := 0; i < 3; i++ {
+		if err := poison(message.NewMessage(fmt.Sprintf("m-%d", i), []byte("{}"))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The "handler" of topic fails every message at once, as the poison
+	// middleware does with a configuration error.
+	in, err := b.Subscriber.Subscribe(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		for m := range in {
+			again := message.NewMessage(m.UUID, m.Payload)
+			again.Metadata.Set(metaReplayed, m.Metadata.Get(metaReplayed))
+			if poison(again) == nil {
+				m.Ack()
+			}
+		}
+	}()
+	// Without the guard it would replay for ever; the deadline fails it.
+	rctx, rcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer rcancel()
+	st, err := replayFrom(rctx, b, replayOptions{Idle: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// It stops when the first message it put back comes round again, so it
+	// may not have seen every failure come back.
+	if st.replayed != 3 || st.failedAgain < 1 {
+		t.Fatalf("replayed %d, failed again %d; want 3 replayed once and at least one seen failing again", st.replayed, st.failedAgain)
+	}
+	var left []bus.Peeked
+	eventually(t, 10*time.Second, "all 3 failures back in the dead-letter queue", func() bool {
+		left, err = bus.Peek(ctx, o, event.TopicDeadLetter, 10)
+		return err == nil && len(left) == 3
+	})
+	for _, p := range left {
+		if d := describeDeadLetter(p.Msg, p.PublishedAt); d.Replayed != 1 || d.Topic != topic {
+			t.Errorf("left %+v, want replayed once from %s", d, topic)
+		}
 	}
 }
