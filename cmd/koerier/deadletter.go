@@ -107,7 +107,8 @@ the topic it failed on (topic_poisoned) with the failure's metadata removed
 and koerier_replayed incremented, then acknowledges it. The pipeline then
 handles it as new; its idempotency keys still stop a second email for a
 delivery that did go out. Ends when --max messages are replayed or no dead
-letter arrived for 2 s. Fix the cause first, or the message returns.
+letter arrived for 2 s. Fix the cause first, or the message returns: one
+that fails again during the run is left in the queue, not replayed again.
 
 --topic replays only messages from that topic; the others stay in the
 queue, moved to its end. --dry-run lists what would be replayed and
