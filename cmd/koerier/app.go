@@ -67,9 +67,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	a.store, err = store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
-		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
-			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}})
+	a.store, err = store.Open(ctx, storeOptions(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -83,10 +81,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	if err != nil {
 		return nil, err
 	}
-	a.bus, err = bus.New(ctx, bus.Options{Backend: cfg.Bus.Backend, Topics: router.Topics(reg.Names()),
-		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
-		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
-		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}, watermill.NewSlogLogger(log.With("component", "bus")))
+	a.bus, err = bus.New(ctx, busOptions(cfg, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -123,6 +118,22 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	}
 	a.mountAdmin()
 	return a, nil
+}
+
+// storeOptions and busOptions map the configuration onto the store and the
+// bus, for serve and for the operator commands alike, so they all see the
+// same state and queues.
+func storeOptions(cfg config.Config) store.Options {
+	return store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
+		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
+			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}}
+}
+
+func busOptions(cfg config.Config, topics ...string) bus.Options {
+	return bus.Options{Backend: cfg.Bus.Backend, Topics: topics,
+		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
+		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
+		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}
 }
 
 func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {

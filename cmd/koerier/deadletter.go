@@ -138,19 +138,10 @@ standard output.`,
 	return cmd
 }
 
-// busOptions maps the configuration onto the bus as newApp does, so the
-// commands see the same queues as the running router.
-func busOptions(cfg config.Config) bus.Options {
-	return bus.Options{Backend: cfg.Bus.Backend, Topics: []string{event.TopicDeadLetter},
-		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
-		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
-		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}
-}
-
 // openBus connects to the configured bus. It refuses to create an empty
 // SQLite bus: a wrong path must not look like an empty queue.
 func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
-	o := busOptions(cfg)
+	o := busOptions(cfg, event.TopicDeadLetter)
 	if err := busExists(o); err != nil {
 		return nil, err
 	}
@@ -250,10 +241,10 @@ func describeDeadLetter(msg *message.Message, since time.Time) deadLetter {
 }
 
 func listDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, max int, asJSON bool) error {
-	if err := busExists(busOptions(cfg)); err != nil {
+	if err := busExists(busOptions(cfg, event.TopicDeadLetter)); err != nil {
 		return err
 	}
-	msgs, err := bus.Peek(ctx, busOptions(cfg), event.TopicDeadLetter, max)
+	msgs, err := bus.Peek(ctx, busOptions(cfg, event.TopicDeadLetter), event.TopicDeadLetter, max)
 	if err != nil {
 		return fmt.Errorf("deadletter: list: %w", err)
 	}
@@ -343,10 +334,10 @@ func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o re
 		if max <= 0 {
 			max = 10000
 		}
-		if err := busExists(busOptions(cfg)); err != nil {
+		if err := busExists(busOptions(cfg, event.TopicDeadLetter)); err != nil {
 			return err
 		}
-		msgs, err := bus.Peek(ctx, busOptions(cfg), event.TopicDeadLetter, max)
+		msgs, err := bus.Peek(ctx, busOptions(cfg, event.TopicDeadLetter), event.TopicDeadLetter, max)
 		if err != nil {
 			return fmt.Errorf("deadletter: replay: %w", err)
 		}

@@ -49,9 +49,7 @@ with masked identifiers and the source of each fact.
 					return err
 				}
 			}
-			st, err := store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath,
-				Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
-					DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS}})
+			st, err := store.Open(ctx, storeOptions(cfg))
 			if err != nil {
 				return err
 			}

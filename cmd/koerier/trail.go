@@ -138,9 +138,7 @@ func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 			return nil, fmt.Errorf("no store database at %s (check data_dir and store.sqlite_path in the configuration): %w", cfg.Store.SQLitePath, err)
 		}
 	}
-	st, err := store.Open(ctx, store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath,
-		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
-			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}})
+	st, err := store.Open(ctx, storeOptions(cfg))
 	if err != nil {
 		return nil, fmt.Errorf("store: %w", err)
 	}
