@@ -230,7 +230,11 @@ func (t *topology) BuildTopology(ch *amqp.Channel, queueName string, _ string, _
 		return fmt.Errorf("declare queue %s: %w", dlq, err)
 	}
 	if queueName == dlq {
-		return nil
+		// The dead-letter queue has no dead-letter queue of its own, but it
+		// does get delay queues: a Nack on it (e.g. an operator's replay
+		// that could not publish) is re-published with a due time, and a
+		// publish into an undeclared delay queue is dropped by RabbitMQ.
+		return t.declareDelayQueues(ch, dlq)
 	}
 	work := t.queueArgs()
 	t.deadLetterTo(work, dlq)
@@ -245,6 +249,16 @@ func (t *topology) BuildTopology(ch *amqp.Channel, queueName string, _ string, _
 	if _, err := ch.QueueDeclare(queueName, true, false, false, false, work); err != nil {
 		return fmt.Errorf("declare queue %s: %w", queueName, err)
 	}
+	if err := t.declareDelayQueues(ch, queueName); err != nil {
+		return err
+	}
+	logger.Debug("Queues declared", watermill.LogFields{"queue": queueName})
+	return nil
+}
+
+// declareDelayQueues declares queueName's fixed-TTL delay queues, which
+// dead-letter back into it.
+func (t *topology) declareDelayQueues(ch *amqp.Channel, queueName string) error {
 	for _, b := range t.o.DelayBuckets {
 		args := t.queueArgs()
 		args["x-message-ttl"] = b.Milliseconds()
@@ -254,7 +268,6 @@ func (t *topology) BuildTopology(ch *amqp.Channel, queueName string, _ string, _
 			return fmt.Errorf("declare delay queue %s: %w", name, err)
 		}
 	}
-	logger.Debug("Queues declared", watermill.LogFields{"queue": queueName})
 	return nil
 }
 

@@ -355,3 +355,26 @@ func TestAMQPShutdownRequeues(t *testing.T) {
 		}
 	}
 }
+
+// A Nack on the dead-letter queue itself re-publishes it with a due time;
+// the message must come back, not vanish into an undeclared delay queue.
+func TestAMQPNackOnDeadLetterQueueKeepsMessage(t *testing.T) {
+	b := newTestAMQPBus(t, Options{NackDelay: 50 * time.Millisecond, MaxDeliveries: -1,
+		DelayBuckets: []time.Duration{50 * time.Millisecond, time.Second}})
+	msg := message.NewMessage(watermill.NewUUID(), []byte("x"))
+	if err := b.Publisher.Publish(b.DeadLetterTopic(), msg); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dead, err := b.Subscriber.Subscribe(ctx, b.DeadLetterTopic())
+	if err != nil {
+		t.Fatal(err)
+	}
+	receive(t, dead).Nack()
+	got := receive(t, dead)
+	if got.UUID != msg.UUID {
+		t.Fatalf("got %s, want the nacked message %s back", got.UUID, msg.UUID)
+	}
+	got.Ack()
+}
