@@ -424,15 +424,34 @@ func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *
 			case <-fwd.Nacked():
 				s.retryLater(topic, msg)
 			case <-s.closing:
+				s.settleIfDone(topic, fwd, msg)
 				return
 			case <-ctx.Done():
-				msg.Nack()
+				if !s.settleIfDone(topic, fwd, msg) {
+					msg.Nack()
+				}
 				drain()
 				return
 			}
 		}
 	}()
 	return out, nil
+}
+
+// settleIfDone passes on an Ack or Nack that raced the shutdown (Go's
+// select picks at random among ready cases), so an acked message is not
+// handed back and processed twice. It reports whether it settled msg.
+func (s *delaySubscriber) settleIfDone(topic string, fwd, msg *message.Message) bool {
+	select {
+	case <-fwd.Acked():
+		msg.Ack()
+		return true
+	case <-fwd.Nacked():
+		s.retryLater(topic, msg)
+		return true
+	default:
+		return false
+	}
 }
 
 func (s *delaySubscriber) reschedule(topic string, msg *message.Message) {

@@ -788,11 +788,30 @@ func (sub *sqliteSubscriber) deliver(ctx context.Context, topic string, c *claim
 				s.logger.Error("Cannot extend the claim of a message", err, fields)
 			}
 		case <-sub.closing:
-			sub.release(topic, c)
+			s.settleOrRelease(sub, topic, c, msg, fields)
 			return nil, false
 		case <-ctx.Done():
-			sub.release(topic, c)
+			s.settleOrRelease(sub, topic, c, msg, fields)
 			return nil, false
 		}
+	}
+}
+
+// settleOrRelease runs when the subscription ends while a message is out.
+// Go's select picks at random among ready cases, so an Ack that raced the
+// shutdown must still count: otherwise the message is handed back and
+// processed twice.
+func (s *SQLite) settleOrRelease(sub *sqliteSubscriber, topic string, c *claimed, msg *message.Message, fields watermill.LogFields) {
+	select {
+	case <-msg.Acked():
+		if err := s.ack(c); err != nil {
+			s.logger.Error("Cannot ack a message; it will be delivered again", err, fields)
+		}
+	case <-msg.Nacked():
+		if err := s.nack(topic, c, s.cfg.NackDelay); err != nil {
+			s.logger.Error("Cannot nack a message; it is redelivered after the visibility timeout", err, fields)
+		}
+	default:
+		sub.release(topic, c)
 	}
 }
