@@ -69,23 +69,7 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	// Register every Notify template the rules use at the fake Notify, as
-	// a gemeente registers them in its Notify NL service.
-	var tmpls []notify.Template
-	seen := map[string]bool{}
-	for _, msg := range rs.Messages() {
-		for _, ch := range []string{event.ChannelEmail, event.ChannelSMS} {
-			for _, lang := range []string{"nld", "eng"} {
-				t, ok := rs.MessageTemplate(msg, ch, lang)
-				if !ok || t.NotifyTemplate == "" || seen[t.NotifyTemplate] {
-					continue
-				}
-				seen[t.NotifyTemplate] = true
-				tmpls = append(tmpls, notify.Template{ID: t.NotifyTemplate, Type: ch, Version: 1, Name: msg,
-					Subject: "Bericht over uw zaak ((zaak_identificatie))", Body: "Beste ((naam)), er is nieuws over uw zaak ((zaak_identificatie))."})
-			}
-		}
-	}
+	tmpls := notifyTemplates(rs)
 
 	// Bind Koerier's port first: the fake Notify must know where to post
 	// delivery receipts.
@@ -177,6 +161,27 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		fmt.Fprintf(out, "   %s %-5s to %s, template %s, reference %s, status %s\n", s.ID, s.Type, telemetry.Mask(s.To), s.TemplateID, s.Reference, s.Status)
 	}
 	return nil
+}
+
+// notifyTemplates lists every Notify template the rules use, for the fake
+// Notify, as a gemeente registers them in its Notify NL service.
+func notifyTemplates(rs *rules.RuleSet) []notify.Template {
+	var out []notify.Template
+	seen := map[string]bool{}
+	for _, msg := range rs.Messages() {
+		for _, ch := range []string{event.ChannelEmail, event.ChannelSMS} {
+			for _, lang := range []string{"nld", "eng"} {
+				t, ok := rs.MessageTemplate(msg, ch, lang)
+				if !ok || t.NotifyTemplate == "" || seen[t.NotifyTemplate] {
+					continue
+				}
+				seen[t.NotifyTemplate] = true
+				out = append(out, notify.Template{ID: t.NotifyTemplate, Type: ch, Version: 1, Name: msg,
+					Subject: "Bericht over uw zaak ((zaak_identificatie))", Body: "Beste ((naam)), er is nieuws over uw zaak ((zaak_identificatie))."})
+			}
+		}
+	}
+	return out
 }
 
 // Extra demo people: one whose email bounces (to show a fallback) and one

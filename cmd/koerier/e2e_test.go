@@ -36,26 +36,14 @@ import (
 const rulesFile = "../../config/rules.example.yaml"
 
 // templatesFor registers the Notify templates of the example rules at the
-// fake, as a gemeente registers them in its Notify service.
+// fake, as the demo does.
 func templatesFor(t testing.TB) []notify.Template {
 	t.Helper()
 	rs, err := rules.Load(rulesFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []notify.Template
-	seen := map[string]bool{}
-	for _, msg := range rs.Messages() {
-		for _, ch := range []string{event.ChannelEmail, event.ChannelSMS} {
-			for _, lang := range []string{"nld", "eng"} {
-				if tm, ok := rs.MessageTemplate(msg, ch, lang); ok && tm.NotifyTemplate != "" && !seen[tm.NotifyTemplate] {
-					seen[tm.NotifyTemplate] = true
-					out = append(out, notify.Template{ID: tm.NotifyTemplate, Type: ch, Version: 1, Subject: "Zaak ((zaak_identificatie))", Body: "Beste ((naam))"})
-				}
-			}
-		}
-	}
-	return out
+	return notifyTemplates(rs)
 }
 
 type harness struct {
@@ -400,14 +388,19 @@ func TestEndToEndCloudEvent(t *testing.T) {
 	})
 }
 
+// zaakWithoutRol is a zaak whose initiator rol does not exist yet.
+func zaakWithoutRol(oz *openzaak.Server, d openzaak.Demo, ident string) openzaak.Zaak {
+	return oz.AddZaak(openzaak.Zaak{Identificatie: ident, Bronorganisatie: "002220647", VerantwoordelijkeOrganisatie: "002220647",
+		Omschrijving: "Rol race", Zaaktype: d.Zaaktype.URL, Registratiedatum: "2025-03-20", Startdatum: "2025-03-20"})
+}
+
 // TestEndToEndRolRace: Open Zaak sends the first status before the
 // initiator rol exists. Koerier re-queues (short test backoff), the rol
 // appears a second later, and the citizen still gets the message.
 func TestEndToEndRolRace(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
-	z := oz.AddZaak(openzaak.Zaak{Identificatie: "ZAAK-RACE-1", Bronorganisatie: "002220647", VerantwoordelijkeOrganisatie: "002220647",
-		Omschrijving: "Rol race", Zaaktype: d.Zaaktype.URL, Registratiedatum: "2025-03-20", Startdatum: "2025-03-20"})
+	z := zaakWithoutRol(oz, d, "ZAAK-RACE-1")
 	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
 	h.post(t, n)
 	id := httpapi.NotificationID(n)
@@ -425,8 +418,7 @@ func TestEndToEndRolRace(t *testing.T) {
 func TestEndToEndRolNeverAppears(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
-	z := oz.AddZaak(openzaak.Zaak{Identificatie: "ZAAK-RACE-2", Bronorganisatie: "002220647", VerantwoordelijkeOrganisatie: "002220647",
-		Omschrijving: "Rol komt nooit", Zaaktype: d.Zaaktype.URL, Registratiedatum: "2025-03-20", Startdatum: "2025-03-20"})
+	z := zaakWithoutRol(oz, d, "ZAAK-RACE-2")
 	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
 	h.post(t, n)
 	id := httpapi.NotificationID(n)
