@@ -15,6 +15,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/channels/berichtenbox"
@@ -84,6 +86,10 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	a.bus, err = bus.New(ctx, busOptions(cfg, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
+	}
+
+	if err := a.registerQueueDepth(router.Topics(reg.Names())); err != nil {
+		return nil, err
 	}
 
 	enricher, err := zgw.New(zgwConfig(cfg, a.store, log))
@@ -203,14 +209,37 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 func buildChannels(cfg config.Config, log *slog.Logger) (*channels.Registry, error) {
 	var chs []channels.Channel
 	if cfg.Notify.URL != "" {
+		// No in-process HTTP retries for Notify: a POST retried after a 5xx
+		// from a proxy could send a message Notify had already accepted.
+		// A failed send goes back to the bus instead, and the next attempt
+		// first looks the delivery's reference up at Notify.
 		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
-			notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log}))
+			notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
 		if err != nil {
 			return nil, err
 		}
 		chs = append(chs, notifynl.EmailChannel(c), notifynl.SMSChannel(c))
 	}
 	return channels.NewRegistry(chs...)
+}
+
+// registerQueueDepth exports the number of messages waiting per topic, read
+// from the bus at scrape time: a growing queue is the first sign of a stage
+// that cannot keep up or a peer that is down.
+func (a *app) registerQueueDepth(topics []string) error {
+	_, err := a.prov.Meter.Int64ObservableGauge("koerier_queue_depth",
+		metric.WithDescription("Messages waiting on a bus topic (not yet acknowledged)."),
+		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
+			for _, t := range topics {
+				n, err := a.bus.Pending(ctx, t)
+				if err != nil {
+					continue // the bus is down: /readyz says so
+				}
+				o.Observe(int64(n), metric.WithAttributes(attribute.String("topic", t)))
+			}
+			return nil
+		}))
+	return err
 }
 
 // publishOutcome puts a provider's delivery-status callback on the bus for

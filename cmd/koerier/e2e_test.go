@@ -494,6 +494,9 @@ func TestEndToEndPeerOutageIsRequeued(t *testing.T) {
 	if !strings.Contains(string(body), "koerier_requeued_total") {
 		t.Fatalf("no re-queue counted in /metrics:\n%s", body)
 	}
+	if !strings.Contains(string(body), `koerier_queue_depth{otel_scope_name="koerier",otel_scope_schema_url="",otel_scope_version="",topic="koerier.inbound"}`) {
+		t.Fatalf("no queue depth for koerier.inbound in /metrics:\n%s", body)
+	}
 }
 
 // TestRulesHotReload: a running router receives a broken rules file and
