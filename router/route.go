@@ -157,10 +157,14 @@ func (r *Router) dropUnconfigured(dec *event.Decision) {
 		dec.Skipped = append(dec.Skipped, event.ChannelSkip{Channel: ch, Reason: "kanaal niet geconfigureerd in deze installatie"})
 		dec.Explanation = append(dec.Explanation, ch+" vervalt: dit kanaal is in deze installatie niet geconfigureerd.")
 	}
+	dropped := len(plan) < len(dec.Plan)
 	dec.Plan = plan
-	if len(plan) == 0 {
+	switch {
+	case len(plan) == 0:
 		dec.Skip = true
 		dec.Reason = "geen van de kanalen in het plan is beschikbaar"
+	case dropped:
+		dec.Explanation = append(dec.Explanation, "Definitief plan: "+strings.Join(plan, ", ")+".")
 	}
 }
 

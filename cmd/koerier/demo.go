@@ -135,11 +135,23 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 			fmt.Fprintf(out, "   notificatie  %s %s %s %s → HTTP %d\n", n.Kanaal, n.Resource, n.Actie, shortURL(n.ResourceURL), status)
 			ids = append(ids, httpapi.NotificationID(n))
 		}
+		refs := map[string]bool{}
 		for _, id := range uniq(ids) {
 			recs := waitForTrail(ctx, a.store, id, sc.wait)
 			printTrail(out, recs)
+			for _, r := range recs {
+				if r.DeliveryID != "" {
+					refs[r.DeliveryID] = true
+				}
+			}
 		}
-		fmt.Fprintln(out)
+		var got []string
+		for _, s := range sb.Notify.Sent() {
+			if refs[s.Reference] {
+				got = append(got, s.Type)
+			}
+		}
+		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n\n", len(got), got)
 	}
 	fmt.Fprintln(out, "Ontvangers zoals Koerier ze kent (koerier explain-recipient), met de bron van elk gegeven:")
 	for _, subj := range []event.Subject{
