@@ -2,8 +2,6 @@ package zgw
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 )
@@ -131,29 +130,32 @@ func putVerbatim(t *testing.T, s *objecten.Server, name, typeOverride, bsn strin
 }
 
 // ingestID is the dedup key ingest computes.
-func ingestID(n event.Notification) string {
-	h := sha256.Sum256([]byte(n.Kanaal + "|" + n.ResourceURL + "|" + n.Actie + "|" + n.Aanmaakdatum.UTC().Format(time.RFC3339Nano)))
-	return hex.EncodeToString(h[:])
-}
-
+// inbound is what ingest puts on the bus for n (its dedup key as id).
 func inbound(n event.Notification) event.Inbound {
-	return event.Inbound{ID: ingestID(n), Source: event.SourceNotificaties, Notification: &n}
+	return event.Inbound{ID: httpapi.NotificationID(n), Source: event.SourceNotificaties, Notification: &n}
 }
 
+// notifications parses an example file (one notification or a sequence)
+// with ingest's own parser, so the examples go through ingest + enrich.
 func notifications(t testing.TB, b []byte) []event.Notification {
 	t.Helper()
-	var ns []event.Notification
+	var raws []json.RawMessage
 	if strings.HasPrefix(strings.TrimSpace(string(b)), "[") {
-		if err := json.Unmarshal(b, &ns); err != nil {
+		if err := json.Unmarshal(b, &raws); err != nil {
 			t.Fatal(err)
 		}
-		return ns
+	} else {
+		raws = []json.RawMessage{b}
 	}
-	var n event.Notification
-	if err := json.Unmarshal(b, &n); err != nil {
-		t.Fatal(err)
+	var ns []event.Notification
+	for _, raw := range raws {
+		n, err := httpapi.ParseNotification(raw)
+		if err != nil {
+			t.Fatalf("ingest refuses an example notification: %v", err)
+		}
+		ns = append(ns, n)
 	}
-	return []event.Notification{n}
+	return ns
 }
 
 // want is the expected outcome of one notification: an event type with
@@ -209,16 +211,14 @@ func TestEveryExample(t *testing.T) {
 				u := w.taakURLs[name]
 				ns = []event.Notification{{Kanaal: "objecten", Resource: "object", Actie: "create", ResourceURL: u, HoofdObject: u,
 					Aanmaakdatum: w.now, Kenmerken: map[string]string{"objectType": map[bool]string{true: exampleTaakType, false: o.Type}[strings.Contains(name, "nijmegen")]}}}
-			default:
-				ns = notifications(t, b)
-			}
-			if wants == nil {
-				for _, n := range ns {
-					if n.Kanaal != "" || n.ResourceURL != "" {
-						t.Fatalf("%s decodes as a notification: %+v", name, n)
-					}
+			case wants == nil:
+				// Not a notification: ingest must answer 400.
+				if _, err := httpapi.ParseNotification(b); err == nil {
+					t.Fatalf("ingest accepts %s as a notification", name)
 				}
 				return
+			default:
+				ns = notifications(t, b)
 			}
 			if len(ns) != len(wants) {
 				t.Fatalf("%d notifications, %d expectations", len(ns), len(wants))
