@@ -29,6 +29,7 @@ var exported = map[string]string{
 	"koerier_stage_duration_seconds_count":  "koerier_stage_duration_seconds",
 	"koerier_rules_last_reload_successful":  "koerier_rules_last_reload_successful",
 	"koerier_rules_hash":                    "koerier_rules_hash",
+	"koerier_queue_depth":                   "koerier_queue_depth",
 }
 
 // rabbitMQMetrics are rabbitmq_prometheus series (per-object metrics, as
@@ -42,7 +43,7 @@ var rabbitMQMetrics = map[string]bool{
 // labels Koerier's metrics carry (bounded by design: no personal data),
 // plus what Prometheus and RabbitMQ add.
 var knownLabels = map[string]bool{
-	"source": true, "reason": true, "stage": true, "status": true, "channel": true, "hash": true, "le": true,
+	"source": true, "reason": true, "stage": true, "status": true, "channel": true, "hash": true, "le": true, "topic": true,
 	"job": true, "instance": true, "pod": true, "vhost": true, "queue": true,
 }
 
@@ -149,7 +150,7 @@ func TestDashboardMetricsExist(t *testing.T) {
 	}
 	// The panels the dashboard exists for.
 	for _, n := range []string{"koerier_ingest_accepted_total", "koerier_ingest_rejected_total", "koerier_stage_messages_total",
-		"koerier_stage_duration_seconds_bucket", "koerier_requeued_total", "koerier_rules_last_reload_successful",
+		"koerier_stage_duration_seconds_bucket", "koerier_requeued_total", "koerier_rules_last_reload_successful", "koerier_queue_depth",
 		"rabbitmq_queue_messages_ready"} {
 		if !used[n] {
 			t.Errorf("the dashboard no longer shows %s", n)
