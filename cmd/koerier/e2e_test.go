@@ -583,3 +583,27 @@ func TestEndToEndBedrijfContactpersonen(t *testing.T) {
 		t.Fatalf("contactpersoon salutation = %v", b.Personalisation["naam"])
 	}
 }
+
+// TestEndToEndZaakReopenedAndClosedAgain: a new eindstatus is a new fact,
+// and the citizen hears about it again.
+func TestEndToEndZaakReopenedAndClosedAgain(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	const afgesloten = "95c7738b-5279-4cb3-8ddf-d290acb4b236"
+	z := newDemoZaak(oz, d, "ZAAK-HEROPEND", "Heropend", openzaak.DemoBSNJansen, "Jan")
+	closes := func() int {
+		n := 0
+		for _, s := range h.sb.Notify.Sent() {
+			if s.TemplateID == afgesloten {
+				n++
+			}
+		}
+		return n
+	}
+	for i := 1; i <= 2; i++ {
+		eind, _ := oz.CloseZaak(z.URL, d.Statustypen[3], d.Resultaattype, time.Now())
+		h.post(t, oz.Notification("create", eind.URL, time.Now()))
+		eventually(t, 20*time.Second, fmt.Sprintf("closing email %d", i), func() bool { return closes() == i })
+		oz.SetStatus(z.URL, d.Statustypen[1], time.Now()) // heropend
+	}
+}

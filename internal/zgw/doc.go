@@ -27,9 +27,10 @@
 //	zaak.afgesloten        status create whose statustype isEindstatus. Carries zaak
 //	                       (einddatum), zaaktype, status, statustype and resultaat
 //	                       (resultaattype omschrijving, toelichting) when the zaak has one.
-//	                       Id: type + zaak URL, so zaak_afsluiten's three notifications
+//	                       Id: type + eindstatus URL. zaak_afsluiten's three notifications
 //	                       (zaak partial_update, status, resultaat; any order) give one
-//	                       event: the other two are recorded skips.
+//	                       event: the other two are recorded skips. A zaak reopened and
+//	                       closed again has a new eindstatus, so it is announced again.
 //	besluit.genomen        besluit create, or besluitinformatieobject create
 //	                       (Config.BesluitTrigger). Carries besluit (identificatie, datum,
 //	                       ingangsdatum, toelichting, besluittype URL and omschrijving),

@@ -37,8 +37,10 @@ func (e *Enricher) statusCreated(ctx context.Context, in event.Inbound) (Result,
 		typ = event.TypeZaakAfgesloten
 		// zaak_afsluiten sends zaak, status and resultaat notifications with
 		// one aanmaakdatum in any order; only the eindstatus makes an event,
-		// and its id derives from the zaak so that any duplicate collapses.
-		id = eventID(typ, zaak.URL)
+		// so its id derives from the eindstatus: a redelivered notification
+		// collapses, while a zaak that is reopened and closed again (a new
+		// eindstatus) is announced again.
+		id = eventID(typ, st.URL)
 	default:
 		first, err := e.isFirstStatustype(ctx, zt, stt)
 		if err != nil {
