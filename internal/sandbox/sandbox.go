@@ -14,8 +14,8 @@ import (
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/sandbox/berichtenbox"
 	"github.com/mijnservices/koerier/internal/sandbox/brp"
-	"github.com/mijnservices/koerier/internal/sandbox/kvk"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
+	"github.com/mijnservices/koerier/internal/sandbox/kvk"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
 	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
@@ -53,8 +53,8 @@ type Sandbox struct {
 	KVK       *kvk.Server
 	// Berichtenbox is the Logius ValidateAbonnementen service.
 	Berichtenbox *berichtenbox.Server
-	Notify    *notify.Server
-	NotifyKey notify.Key
+	Notify       *notify.Server
+	NotifyKey    notify.Key
 	// Faults inject failures per peer.
 	OpenZaakFaults, OpenKlantFaults, NotifyFaults *fault.Injector
 
