@@ -122,7 +122,11 @@ func amqpConfig(o Options) wamqp.Config {
 		// heartbeats, so publishes fail instead of hanging on a confirm.
 		Heartbeat: 5 * time.Second,
 		Locale:    "en_US",
-		Dial:      amqp.DefaultDial(5 * time.Second),
+		// The dial deadline also covers the AMQP handshake, which a broker
+		// busy declaring quorum queues can take seconds to answer; 5 s made
+		// start-up fail under load. A broker that is down still fails fast
+		// (connection refused).
+		Dial: amqp.DefaultDial(30 * time.Second),
 		Properties: amqp.Table{
 			"connection_name": "koerier",
 		},

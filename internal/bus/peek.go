@@ -88,7 +88,7 @@ func peekSQLite(ctx context.Context, path, topic string, max int) ([]Peeked, err
 }
 
 func peekAMQP(ctx context.Context, amqpURL, topic string, max int) ([]Peeked, error) {
-	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(5 * time.Second), Locale: "en_US",
+	conn, err := amqp.DialConfig(amqpURL, amqp.Config{Dial: amqp.DefaultDial(30 * time.Second), Locale: "en_US",
 		Properties: amqp.Table{"connection_name": "koerier-peek"}})
 	if err != nil {
 		return nil, fmt.Errorf("bus: amqp: peek at %s: connect: %w", topic, err)
