@@ -7,12 +7,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/store"
@@ -246,13 +246,7 @@ func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
 	return p
 }
 
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
+var amsterdam = clock.Amsterdam
 
 // decide expands one match for one recipient, records the decision and
 // publishes the first delivery of its plan.

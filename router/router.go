@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
@@ -42,7 +43,7 @@ type Deps struct {
 	Logger   *slog.Logger
 	Tracer   trace.Tracer
 	Meter    metric.Meter
-	// Now is the clock (default time.Now).
+	// Now is the clock (default clock.System).
 	Now func() time.Time
 }
 
@@ -88,7 +89,7 @@ type Router struct {
 // New builds the pipeline; Run starts it.
 func New(d Deps, o Options) (*Router, error) {
 	if d.Now == nil {
-		d.Now = time.Now
+		d.Now = clock.System
 	}
 	if d.Logger == nil {
 		d.Logger = slog.New(slog.DiscardHandler)

@@ -81,7 +81,8 @@ func (r *Router) settleOutcome(ctx context.Context, o event.Outcome) (string, er
 	next1.Status, next1.DeliveryID, next1.Channel = "decided", nd.ID, nd.Channel
 	next1.Detail = fmt.Sprintf("terugval: %s is stap %d van het kanaalplan", nd.Channel, next+1)
 	if !due.IsZero() {
-		next1.Detail += fmt.Sprintf("; wacht tot %s (quiet_hours)", due.In(amsterdam).Format("02-01 15:04"))
+		next1.Detail += fmt.Sprintf("; %s valt in de stille uren (quiet_hours, Europe/Amsterdam); vastgehouden tot %s",
+			nd.Channel, due.In(amsterdam).Format("2006-01-02 15:04"))
 	}
 	if err := r.record(ctx, next1); err != nil {
 		return "error", err

@@ -7,20 +7,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	_ "time/tzdata" // quiet hours must work on minimal images without zoneinfo
 
 	"github.com/expr-lang/expr/vm"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 )
 
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		panic("rules: load Europe/Amsterdam: " + err.Error())
-	}
-	return loc
-}()
+var amsterdam = clock.Amsterdam
 
 // Input is one (event, subject) pair to decide on. Recipient may be nil or
 // partly resolved; conditions see its zero values then.
@@ -28,7 +22,7 @@ type Input struct {
 	Event     *event.Event
 	Recipient *event.Recipient
 	Subject   event.Subject
-	// Now is the decision time; zero means time.Now().
+	// Now is the decision time; zero means clock.System().
 	Now time.Time
 }
 
@@ -80,7 +74,7 @@ var envPool = sync.Pool{New: func() any { return &Env{} }}
 // single skipping Match.
 func (rs *RuleSet) MatchAll(in Input) []*Match {
 	if in.Now.IsZero() {
-		in.Now = time.Now()
+		in.Now = clock.System()
 	}
 	env := envPool.Get().(*Env)
 	defer envPool.Put(env)

@@ -12,6 +12,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // HolderOptions configures a Holder. Every field is optional.
@@ -60,7 +62,7 @@ type Holder struct {
 func NewHolder(path string, opts HolderOptions) (*Holder, error) {
 	h := &Holder{path: path, opts: opts}
 	if h.opts.Now == nil {
-		h.opts.Now = time.Now
+		h.opts.Now = clock.System
 	}
 	if h.opts.Logger == nil {
 		h.opts.Logger = slog.New(slog.DiscardHandler)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -27,7 +28,7 @@ import (
 // too few.
 type Grouper struct {
 	Cache store.Cache
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means clock.System.
 	Now func() time.Time
 }
 
@@ -48,7 +49,7 @@ func (g *Grouper) now() time.Time {
 	if g.Now != nil {
 		return g.Now()
 	}
-	return time.Now()
+	return clock.System()
 }
 
 // Hold records eventID (which happened at occurredAt) in the group of
@@ -119,7 +120,7 @@ type Throttler struct {
 	// Cache remembers which event took a slot, so a redelivered event is not
 	// counted twice. Optional.
 	Cache store.Cache
-	// Now is the clock; nil means time.Now.
+	// Now is the clock; nil means clock.System.
 	Now func() time.Time
 }
 
@@ -128,7 +129,7 @@ func (th *Throttler) Allow(ctx context.Context, recipientRef, message, eventID s
 	if t.Max <= 0 || t.Period <= 0 {
 		return true, nil
 	}
-	now := time.Now()
+	now := clock.System()
 	if th.Now != nil {
 		now = th.Now()
 	}

@@ -14,20 +14,20 @@ import (
 	"github.com/mijnservices/koerier/internal/store"
 )
 
-// clock is an injected clock that tests move by hand.
-type clock struct {
+// stepClock is an injected clock that tests move by hand.
+type stepClock struct {
 	mu sync.Mutex
 	t  time.Time
 }
 
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
+func (c *stepClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *stepClock) Add(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.t = c.t.Add(d)
 }
 
-func openStore(t *testing.T, c *clock) *store.SQLite {
+func openStore(t *testing.T, c *stepClock) *store.SQLite {
 	t.Helper()
 	s, err := store.OpenSQLite(filepath.Join(t.TempDir(), "koerier.db"), store.WithClock(c.Now), store.WithPurgeInterval(0))
 	if err != nil {
@@ -39,9 +39,9 @@ func openStore(t *testing.T, c *clock) *store.SQLite {
 
 // backends runs a test against every store backend: SQLite always, Redis
 // when it is reachable (and always in CI).
-func backends(t *testing.T, test func(t *testing.T, c *clock, s store.Store)) {
+func backends(t *testing.T, test func(t *testing.T, c *stepClock, s store.Store)) {
 	t.Run("sqlite", func(t *testing.T) {
-		c := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+		c := &stepClock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 		test(t, c, openStore(t, c))
 	})
 	t.Run("redis", func(t *testing.T) {
@@ -58,13 +58,13 @@ func backends(t *testing.T, test func(t *testing.T, c *clock, s store.Store)) {
 		t.Cleanup(func() { r.Close() })
 		// Redis expires keys by its own clock; the tests only move the
 		// injected clock within those expiries.
-		test(t, &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}, r)
+		test(t, &stepClock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}, r)
 	})
 }
 
 func TestGroupWindow(t *testing.T) { backends(t, testGroupWindow) }
 
-func testGroupWindow(t *testing.T, c *clock, s store.Store) {
+func testGroupWindow(t *testing.T, c *stepClock, s store.Store) {
 	ctx := context.Background()
 	g := &Grouper{Cache: s, Now: c.Now}
 	const ref, zaak = "subj-ref-1", "https://openzaak.example/zaken/api/v1/zaken/1"
@@ -134,7 +134,7 @@ func testGroupWindow(t *testing.T, c *clock, s store.Store) {
 
 func TestThrottle(t *testing.T) { backends(t, testThrottle) }
 
-func testThrottle(t *testing.T, c *clock, s store.Store) {
+func testThrottle(t *testing.T, c *stepClock, s store.Store) {
 	ctx := context.Background()
 	// The clock starts at 10:00 in Amsterdam.
 	th := &Throttler{Claims: s, Cache: s, Now: c.Now}
@@ -171,7 +171,7 @@ func TestTimingApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &clock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
+	c := &stepClock{t: time.Date(2026, 1, 5, 9, 0, 0, 0, time.UTC)}
 	s := openStore(t, c)
 	timing := &Timing{Grouper: &Grouper{Cache: s, Now: c.Now}, Throttler: &Throttler{Claims: s, Cache: s, Now: c.Now}}
 	r := &event.Recipient{Kind: "inwoner", Email: "a@example.org", PreferredChannel: "email", Subject: event.Subject{Kind: "inwoner", BSN: "999993653"}}

@@ -8,6 +8,8 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // APIKey is a parsed Notify API key, `{key_name}-{service_id}-{secret_key}`.
@@ -95,5 +97,5 @@ func PrepareRetry(apiKey string) (func(*http.Request) error, error) {
 	if err != nil {
 		return nil, err
 	}
-	return func(r *http.Request) error { return k.authorize(r, time.Now()) }, nil
+	return func(r *http.Request) error { return k.authorize(r, clock.System()) }, nil
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 )
 
@@ -104,7 +105,7 @@ func CallbackHandler(bearerToken string, sink func(context.Context, event.Outcom
 			http.Error(w, "body is not a Notify delivery receipt", http.StatusBadRequest)
 			return
 		}
-		o, ok := cb.Outcome(time.Now())
+		o, ok := cb.Outcome(clock.System())
 		if !ok {
 			w.WriteHeader(http.StatusNoContent)
 			return

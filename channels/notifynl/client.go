@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -78,7 +79,7 @@ func New(baseURL, apiKey string, httpClient *http.Client, opts ...Option) (*Clie
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{base: u, key: k, hc: httpClient, now: time.Now, lookup: true}
+	c := &Client{base: u, key: k, hc: httpClient, now: clock.System, lookup: true}
 	for _, o := range opts {
 		o(c)
 	}

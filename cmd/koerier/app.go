@@ -24,6 +24,7 @@ import (
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/brp"
 	"github.com/mijnservices/koerier/internal/bus"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/httpclient"
@@ -52,10 +53,17 @@ type app struct {
 	api        *httpapi.Server
 	srv        *http.Server
 	ln         net.Listener
+	// now is the one clock of this app: router, rules timing, store, bus,
+	// peer clients and HTTP intake all read it.
+	now func() time.Time
 }
 
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, err error) {
-	a = &app{cfg: cfg, log: log}
+// newApp builds the app on now, the clock every part of it reads (nil:
+// the wall clock). Tests pass a clock.Fake so that what they assert does
+// not depend on the hour at which they run.
+func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (a *app, err error) {
+	now = clock.Or(now)
+	a = &app{cfg: cfg, log: log, now: now}
 	defer func() {
 		if err != nil {
 			a.close()
@@ -69,21 +77,25 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	a.store, err = store.Open(ctx, storeOptions(cfg))
+	so := storeOptions(cfg)
+	so.Now = now
+	a.store, err = store.Open(ctx, so)
 	if err != nil {
 		return nil, err
 	}
 
-	a.rules, err = rules.NewHolder(cfg.Rules.Path, rules.HolderOptions{Meter: a.prov.Meter, Logger: log})
+	a.rules, err = rules.NewHolder(cfg.Rules.Path, rules.HolderOptions{Meter: a.prov.Meter, Logger: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 
-	reg, err := buildChannels(cfg, log)
+	reg, err := buildChannels(cfg, log, now)
 	if err != nil {
 		return nil, err
 	}
-	a.bus, err = bus.New(ctx, busOptions(cfg, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
+	bo := busOptions(cfg, router.Topics(reg.Names())...)
+	bo.Now = now
+	a.bus, err = bus.New(ctx, bo, watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -92,7 +104,9 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 		return nil, err
 	}
 
-	enricher, err := zgw.New(zgwConfig(cfg, a.store, log))
+	zc := zgwConfig(cfg, a.store, log)
+	zc.Now = now
+	enricher, err := zgw.New(zc)
 	if err != nil {
 		return nil, fmt.Errorf("zgw: %w", err)
 	}
@@ -105,8 +119,8 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	a.router, err = router.New(router.Deps{
 		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
 		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg,
-		Timing: &rules.Timing{Grouper: &rules.Grouper{Cache: a.store}, Throttler: &rules.Throttler{Claims: a.store, Cache: a.store}},
-		Logger: log, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
+		Timing: &rules.Timing{Grouper: &rules.Grouper{Cache: a.store, Now: now}, Throttler: &rules.Throttler{Claims: a.store, Cache: a.store, Now: now}},
+		Logger: log, Now: now, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
 	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,
 		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})
 	if err != nil {
@@ -116,7 +130,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	a.api = httpapi.New(httpapi.Options{
 		Publisher: telemetry.TracingPublisher{Publisher: a.bus.Publisher}, Store: a.store,
 		Tokens: cfg.Server.NotificatiesTokens, SourceTokens: cfg.Server.EventSources, AdminTokens: cfg.Server.AdminTokens,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider,
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
 	if cfg.Notify.CallbackToken != "" {
@@ -126,17 +140,23 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger) (a *app, e
 	return a, nil
 }
 
+// operatorClock is the clock on which the operator commands (deadletter,
+// trail, explain-recipient) open the bus and the store. A message they put
+// back must be due on the clock of the router that reads it; the
+// end-to-end tests run the router on a fake clock and set this to it.
+var operatorClock = clock.System
+
 // storeOptions and busOptions map the configuration onto the store and the
 // bus, for serve and for the operator commands alike, so they all see the
 // same state and queues.
 func storeOptions(cfg config.Config) store.Options {
-	return store.Options{Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
+	return store.Options{Now: operatorClock, Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
 		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
 			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}}
 }
 
 func busOptions(cfg config.Config, topics ...string) bus.Options {
-	return bus.Options{Backend: cfg.Bus.Backend, Topics: topics,
+	return bus.Options{Now: operatorClock, Backend: cfg.Bus.Backend, Topics: topics,
 		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
 		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
 		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}
@@ -206,7 +226,7 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 	return httpclient.New(o), nil
 }
 
-func buildChannels(cfg config.Config, log *slog.Logger) (*channels.Registry, error) {
+func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
 	var chs []channels.Channel
 	if cfg.Notify.URL != "" {
 		// No in-process HTTP retries for Notify: a POST retried after a 5xx
@@ -214,7 +234,7 @@ func buildChannels(cfg config.Config, log *slog.Logger) (*channels.Registry, err
 		// A failed send goes back to the bus instead, and the next attempt
 		// first looks the delivery's reference up at Notify.
 		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
-			notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
+			notifynl.WithClock(now), notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
 		if err != nil {
 			return nil, err
 		}

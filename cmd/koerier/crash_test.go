@@ -16,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/sandbox"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
@@ -46,11 +47,14 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServe starts `koerier serve` as a child process and waits until it
-// answers /healthz.
-func startServe(t *testing.T, cfgPath, url string, logf *os.File) *exec.Cmd {
+// answers /healthz. The child's wall clock is set to clk's time (a test
+// binary honours clock.TestWallClockEnv), so that it runs on the same clock
+// as the sandbox fakes of the parent.
+func startServe(t *testing.T, cfgPath, url string, logf *os.File, clk *clock.Fake) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "KOERIER_TEST_SERVE_CONFIG="+cfgPath)
+	cmd.Env = append(os.Environ(), "KOERIER_TEST_SERVE_CONFIG="+cfgPath,
+		clock.TestWallClockEnv+"="+clk.Now().Format(time.RFC3339Nano))
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -75,7 +79,8 @@ func TestCrashRecovery(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	url := "http://" + addr
-	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: url + "/api/v1/callbacks/notify", NotifyTemplates: templatesFor(t)})
+	clk := clock.NewFake(clock.WorkingDay)
+	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: url + "/api/v1/callbacks/notify", NotifyTemplates: templatesFor(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -118,10 +123,10 @@ func TestCrashRecovery(t *testing.T) {
 	var notes []event.Notification
 	for i := 0; i < n; i++ {
 		z := newDemoZaak(oz, d, fmt.Sprintf("ZAAK-CRASH-%03d", i), "Crash", openzaak.DemoBSNJansen, "Jan")
-		notes = append(notes, statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now())))
+		notes = append(notes, statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], clk.Now())))
 	}
 
-	child := startServe(t, cfgPath, url, logf)
+	child := startServe(t, cfgPath, url, logf, clk)
 	h := &harness{url: url, token: "Token crash"}
 	var accepted atomic.Int64
 	var wg sync.WaitGroup
@@ -155,7 +160,7 @@ func TestCrashRecovery(t *testing.T) {
 		t.Fatalf("accepted %d of %d before the kill", accepted.Load(), n)
 	}
 
-	child = startServe(t, cfgPath, url, logf)
+	child = startServe(t, cfgPath, url, logf, clk)
 	defer func() {
 		_ = child.Process.Signal(syscall.SIGTERM)
 		_ = child.Wait()

@@ -48,7 +48,7 @@ func TestDeadLetterListAndReplay(t *testing.T) {
 			h := startHarness(t, backend)
 			h.sb.NotifyFaults.Add(fault.Rule{PathPrefix: "/v2/notifications", Status: http.StatusForbidden})
 			oz, d := h.sb.OpenZaak, h.sb.Demo
-			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
 			if code := h.post(t, n); code != http.StatusNoContent {
 				t.Fatalf("post: HTTP %d", code)
 			}
@@ -266,7 +266,7 @@ func TestDeadLetterReplayInbound(t *testing.T) {
 	h := startHarness(t, "embedded")
 	h.sb.OpenZaakFaults.Add(fault.Rule{Status: http.StatusForbidden})
 	oz, d := h.sb.OpenZaak, h.sb.Demo
-	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
 	if code := h.post(t, n); code != http.StatusNoContent {
 		t.Fatalf("post: HTTP %d", code)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox"
@@ -33,7 +34,7 @@ func init() { register(newDemoCmd) }
 const demoToken = "Token demo-notificaties-token"
 
 func newDemoCmd() *cobra.Command {
-	var rulesPath, dataDir string
+	var rulesPath, dataDir, at string
 	var verbose bool
 	cmd := &cobra.Command{
 		Use:   "demo",
@@ -43,18 +44,40 @@ loopback ports, runs Koerier on the embedded default (SQLite bus and store in
 a temporary folder; no RabbitMQ or Redis), posts real-shaped ZGW
 notifications to its webhook and prints, for each, the trail from the
 ledger: notification → event → rule → channel → Notify NL id, or why it was
-skipped.`,
+skipped.
+
+The demo runs on the wall clock, so at night (21:00-08:00) the SMS of the
+bounce scenario is held by the example rules' quiet hours, as it would be in
+production. --at runs it as if it were another moment instead, e.g.
+--at 2026-06-09T10:00 (Europe/Amsterdam time).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), cmd.OutOrStdout(), rulesPath, dataDir, verbose)
+			now, err := demoClock(at)
+			if err != nil {
+				return err
+			}
+			return runDemo(cmd.Context(), cmd.OutOrStdout(), rulesPath, dataDir, verbose, now)
 		},
 	}
 	cmd.Flags().StringVar(&rulesPath, "rules", "config/rules.example.yaml", "rules file or folder to route with")
 	cmd.Flags().StringVar(&dataDir, "data-dir", "", "folder for the bus and store files (default: a temporary folder, removed afterwards)")
 	cmd.Flags().BoolVarP(&verbose, "verbose", "v", false, "also print Koerier's own log lines (masked)")
+	cmd.Flags().StringVar(&at, "at", "", "run as if it were this moment, Europe/Amsterdam time (YYYY-MM-DDTHH:MM); default: now")
 	return cmd
 }
 
-func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verbose bool) error {
+// demoClock is the wall clock, or a clock that starts at the --at moment.
+func demoClock(at string) (func() time.Time, error) {
+	if at == "" {
+		return clock.System, nil
+	}
+	t, err := time.ParseInLocation("2006-01-02T15:04", at, clock.Amsterdam)
+	if err != nil {
+		return nil, fmt.Errorf("demo: --at %q: want YYYY-MM-DDTHH:MM in Europe/Amsterdam time, e.g. 2026-06-09T10:00", at)
+	}
+	return clock.NewFake(t).Now, nil
+}
+
+func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verbose bool, now func() time.Time) error {
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	if dataDir == "" {
@@ -78,7 +101,7 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		return err
 	}
 	koerierURL := "http://" + ln.Addr().String()
-	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: koerierURL + "/api/v1/callbacks/notify", NotifyTemplates: tmpls})
+	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: koerierURL + "/api/v1/callbacks/notify", NotifyTemplates: tmpls, Now: now})
 	if err != nil {
 		ln.Close()
 		return err
@@ -108,7 +131,7 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		logOut = os.Stderr
 	}
 	log := telemetry.NewLogger(logOut, "text", "info")
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, now)
 	if err != nil {
 		ln.Close()
 		return err
@@ -121,9 +144,10 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	defer func() { stop(); <-done }()
 
 	fmt.Fprintf(out, "Koerier demo: router on %s (embedded SQLite bus and store in %s), rules %s\n", koerierURL, dataDir, rulesPath)
+	fmt.Fprintf(out, "Clock: %s (Europe/Amsterdam)\n", now().In(clock.Amsterdam).Format("Monday 2006-01-02 15:04"))
 	fmt.Fprintf(out, "Fake peers: Open Zaak %s, Open Klant %s, Notify NL %s\n\n", sb.OpenZaak.BaseURL(), sb.OpenKlant.BaseURL(), cfg.Notify.URL)
 
-	for i, sc := range demoScenarios(sb) {
+	for i, sc := range demoScenarios(sb, now) {
 		fmt.Fprintf(out, "%d. %s\n", i+1, sc.title)
 		var ids []string
 		for _, n := range sc.notifications {
@@ -218,8 +242,15 @@ type scenario struct {
 }
 
 func statusNotification(oz *openzaak.Server, zaak openzaak.Zaak, st openzaak.Status) event.Notification {
+	// Open Notificaties stamps the notification when Open Zaak sets the
+	// status; taking that time keeps the notification on the clock the
+	// status was set by.
+	at, err := time.Parse(time.RFC3339, st.DatumStatusGezet)
+	if err != nil {
+		at = clock.System()
+	}
 	return event.Notification{Kanaal: "zaken", HoofdObject: zaak.URL, Resource: "status", ResourceURL: st.URL, Actie: "create",
-		Aanmaakdatum: time.Now().UTC(), Kenmerken: map[string]string{"bronorganisatie": zaak.Bronorganisatie, "zaaktype": zaak.Zaaktype,
+		Aanmaakdatum: at.UTC(), Kenmerken: map[string]string{"bronorganisatie": zaak.Bronorganisatie, "zaaktype": zaak.Zaaktype,
 			"vertrouwelijkheidaanduiding": zaak.Vertrouwelijkheidaanduiding}}
 }
 
@@ -231,9 +262,9 @@ func newDemoZaak(oz *openzaak.Server, d openzaak.Demo, ident, oms, bsn, naam str
 	return z
 }
 
-func demoScenarios(sb *sandbox.Sandbox) []scenario {
+func demoScenarios(sb *sandbox.Sandbox, clk func() time.Time) []scenario {
 	oz, d := sb.OpenZaak, sb.Demo
-	now := time.Now()
+	now := clk()
 	first := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], now)
 	intern := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[2], now)
 	bedrijf := oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], now)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox"
@@ -47,6 +48,10 @@ func templatesFor(t testing.TB) []notify.Template {
 }
 
 type harness struct {
+	// clock is the one clock of the router, the store, the bus and the
+	// fakes. It stands on an ordinary working-day morning unless the test
+	// moves it, so no test depends on the hour at which it runs.
+	clock *clock.Fake
 	sb    *sandbox.Sandbox
 	app   *app
 	url   string
@@ -108,7 +113,10 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 		t.Fatal(err)
 	}
 	url := "http://" + ln.Addr().String()
-	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: url + "/api/v1/callbacks/notify", NotifyTemplates: templatesFor(t)})
+	clk := clock.NewFake(clock.WorkingDay)
+	operatorClock = clk.Now
+	t.Cleanup(func() { operatorClock = clock.System })
+	sb, err := sandbox.Start(sandbox.Options{NotifyCallbackURL: url + "/api/v1/callbacks/notify", NotifyTemplates: templatesFor(t), Now: clk.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,7 +157,7 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 	logs := &syncBuffer{}
 	log := telemetry.NewLogger(logs, "json", "debug")
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, log)
+	a, err := newApp(ctx, cfg, log, clk.Now)
 	if err != nil {
 		cancel()
 		ln.Close()
@@ -158,7 +166,7 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 	a.ln = ln
 	done := make(chan error, 1)
 	go func() { done <- a.run(ctx) }()
-	h := &harness{sb: sb, app: a, url: url, logs: logs, token: "Token e2e"}
+	h := &harness{clock: clk, sb: sb, app: a, url: url, logs: logs, token: "Token e2e"}
 	h.stop = sync.OnceFunc(func() {
 		cancel()
 		<-done
@@ -233,7 +241,7 @@ func TestEndToEnd(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			h := startHarness(t, backend)
 			oz, d := h.sb.OpenZaak, h.sb.Demo
-			st := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now())
+			st := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now())
 			n := statusNotification(oz, d.ZaakInwoner, st)
 
 			// Open Notificaties retries: the same notification twice, and
@@ -267,7 +275,7 @@ func TestEndToEnd(t *testing.T) {
 
 			// A status whose statustype says informeren: false is a
 			// recorded skip, and nothing is sent.
-			intern := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[2], time.Now())
+			intern := oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[2], h.clock.Now())
 			ni := statusNotification(oz, d.ZaakInwoner, intern)
 			h.post(t, ni)
 			eventually(t, 20*time.Second, "the informeren=false skip in the ledger", func() bool {
@@ -285,7 +293,7 @@ func TestEndToEndBounceFallsBackToSMS(t *testing.T) {
 	seedDemoExtras(h.sb)
 	oz, d := h.sb.OpenZaak, h.sb.Demo
 	z := newDemoZaak(oz, d, "ZAAK-E2E-1", "Bounce", demoBSNBounce, "Kees")
-	st := oz.SetStatus(z.URL, d.Statustypen[0], time.Now())
+	st := oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now())
 	n := statusNotification(oz, z, st)
 	h.post(t, n)
 	id := httpapi.NotificationID(n)
@@ -317,7 +325,7 @@ func TestNoPersonalDataInLogs(t *testing.T) {
 	seedDemoExtras(h.sb)
 	oz, d := h.sb.OpenZaak, h.sb.Demo
 	z := newDemoZaak(oz, d, "ZAAK-E2E-2", "Privacy", demoBSNBounce, "Kees")
-	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now()))
 	h.post(t, n)
 	eventually(t, 20*time.Second, "the fallback SMS", func() bool { return len(h.sb.Notify.Sent()) >= 2 })
 	h.stop()
@@ -375,7 +383,7 @@ func TestEndToEndExternalEvent(t *testing.T) {
 func TestEndToEndCloudEvent(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
-	st := oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], time.Now())
+	st := oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], h.clock.Now())
 	ce := fmt.Sprintf(`{"specversion":"1.0","type":"nl.overheid.zaken.status.create","source":"urn:nld:oin:00000001234567890000:systeem:open-notificaties",
 		"id":"f347fd1f-dac1-4870-9dd0-f6c00edf4bf7","time":"2025-03-15T10:05:00Z","subject":"%s","dataref":"%s",
 		"datacontenttype":"application/json","data":{"hoofdObject":"%s","kenmerken":{"bronorganisatie":"002220647"}}}`,
@@ -401,7 +409,7 @@ func TestEndToEndRolRace(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
 	z := zaakWithoutRol(oz, d, "ZAAK-RACE-1")
-	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now()))
 	h.post(t, n)
 	id := httpapi.NotificationID(n)
 	eventually(t, 10*time.Second, "a re-queue for the missing rol", func() bool { return hasStatus(h.trail(t, id), "enrich", "requeued") })
@@ -419,7 +427,7 @@ func TestEndToEndRolNeverAppears(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
 	z := zaakWithoutRol(oz, d, "ZAAK-RACE-2")
-	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now()))
+	n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now()))
 	h.post(t, n)
 	id := httpapi.NotificationID(n)
 	eventually(t, 20*time.Second, "the dead letter", func() bool {
@@ -441,7 +449,7 @@ func TestEndToEndZaakAfsluiten(t *testing.T) {
 	const afgesloten = "95c7738b-5279-4cb3-8ddf-d290acb4b236" // zaak-afgesloten email template in the example rules
 	for i, order := range orders {
 		z := newDemoZaak(oz, d, fmt.Sprintf("ZAAK-AFSL-%d", i), "Afsluiten", openzaak.DemoBSNJansen, "Jan")
-		now := time.Now()
+		now := h.clock.Now()
 		eind, res := oz.CloseZaak(z.URL, d.Statustypen[3], d.Resultaattype, now)
 		three := []event.Notification{oz.Notification("partial_update", z.URL, now), oz.Notification("create", eind.URL, now), oz.Notification("create", res.URL, now)}
 		for _, k := range order {
@@ -478,7 +486,7 @@ func TestEndToEndPeerOutageIsRequeued(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
 	h.sb.OpenZaakFaults.Add(fault.Rule{PathPrefix: "/zaken/api/v1/statussen", Status: http.StatusServiceUnavailable, Times: 14})
-	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
+	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
 	h.post(t, n)
 	eventually(t, 60*time.Second, "the email after the outage", func() bool {
 		return len(sentTo(h.sb, "jan.jansen@example.com")) == 1
@@ -524,7 +532,7 @@ func TestRulesHotReload(t *testing.T) {
 	}
 	send := func(ident string) notify.Sent {
 		z := newDemoZaak(oz, d, ident, "Reload", openzaak.DemoBSNJansen, "Jan")
-		h.post(t, statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], time.Now())))
+		h.post(t, statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now())))
 		var got notify.Sent
 		eventually(t, 20*time.Second, "the email for "+ident, func() bool {
 			for _, s := range h.sb.Notify.Sent() {
@@ -571,7 +579,7 @@ func TestRulesHotReload(t *testing.T) {
 func TestEndToEndBedrijfContactpersonen(t *testing.T) {
 	h := startHarness(t, "embedded")
 	oz, d := h.sb.OpenZaak, h.sb.Demo
-	h.post(t, statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[1], time.Now())))
+	h.post(t, statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[1], h.clock.Now())))
 	eventually(t, 20*time.Second, "emails to the organisation and its contactpersoon", func() bool {
 		return len(sentTo(h.sb, "info@korenschoof.example")) == 1 && len(sentTo(h.sb, "sanne@korenschoof.example")) == 1
 	})
@@ -601,9 +609,114 @@ func TestEndToEndZaakReopenedAndClosedAgain(t *testing.T) {
 		return n
 	}
 	for i := 1; i <= 2; i++ {
-		eind, _ := oz.CloseZaak(z.URL, d.Statustypen[3], d.Resultaattype, time.Now())
-		h.post(t, oz.Notification("create", eind.URL, time.Now()))
+		eind, _ := oz.CloseZaak(z.URL, d.Statustypen[3], d.Resultaattype, h.clock.Now())
+		h.post(t, oz.Notification("create", eind.URL, h.clock.Now()))
 		eventually(t, 20*time.Second, fmt.Sprintf("closing email %d", i), func() bool { return closes() == i })
-		oz.SetStatus(z.URL, d.Statustypen[1], time.Now()) // heropend
+		oz.SetStatus(z.URL, d.Statustypen[1], h.clock.Now()) // heropend
+	}
+}
+
+// TestEndToEndQuietHoursHoldFallbackSMS runs the bounce → SMS fallback
+// with the clock inside the SMS quiet hours (21:00–08:00 in the example
+// rules): the SMS is held, on the bus, with the Dutch reason in the trail,
+// and goes out once the clock passes 08:00 — also across the night on
+// which summer time ends.
+func TestEndToEndQuietHoursHoldFallbackSMS(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		at, release    time.Time
+		wantHoldReason string
+	}{
+		{"tuesday-night", time.Date(2026, 6, 9, 22, 30, 0, 0, clock.Amsterdam), time.Date(2026, 6, 10, 8, 0, 0, 0, clock.Amsterdam),
+			"vastgehouden tot 2026-06-10 08:00"},
+		{"dst-ends", time.Date(2026, 10, 24, 23, 30, 0, 0, clock.Amsterdam), time.Date(2026, 10, 25, 8, 0, 0, 0, clock.Amsterdam),
+			"vastgehouden tot 2026-10-25 08:00"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := startHarness(t, "embedded")
+			h.clock.Set(tc.at)
+			seedDemoExtras(h.sb)
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			z := newDemoZaak(oz, d, "ZAAK-NACHT-1", "Nacht", demoBSNBounce, "Kees")
+			n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now()))
+			if code := h.post(t, n); code != http.StatusNoContent {
+				t.Fatalf("post: HTTP %d", code)
+			}
+			id := httpapi.NotificationID(n)
+			var held store.Record
+			eventually(t, 20*time.Second, "the held fallback SMS in the trail", func() bool {
+				for _, r := range h.trail(t, id) {
+					if r.Stage == "settle" && r.Status == "decided" && r.Channel == "sms" {
+						held = r
+						return true
+					}
+				}
+				return false
+			})
+			for _, want := range []string{"stille uren", "quiet_hours", tc.wantHoldReason} {
+				if !strings.Contains(held.Detail, want) {
+					t.Fatalf("trail says %q, want it to contain %q", held.Detail, want)
+				}
+			}
+			t.Logf("held: %s", held.Detail)
+			// The SMS waits on its topic, not in a worker.
+			eventually(t, 10*time.Second, "the SMS waiting on the bus", func() bool {
+				n, err := h.app.bus.Pending(context.Background(), event.DeliveryTopic("sms"))
+				return err == nil && n == 1
+			})
+			for _, s := range h.sb.Notify.Sent() {
+				if s.Type == "sms" {
+					t.Fatalf("an SMS went out during the quiet hours: %+v", s)
+				}
+			}
+			for _, r := range h.trail(t, id) {
+				if r.Stage == "deliver" && r.Channel == "sms" {
+					t.Fatalf("the trail records an SMS delivery during the quiet hours: %+v", r)
+				}
+			}
+
+			// A minute before the window ends it still waits.
+			h.clock.Set(tc.release.Add(-time.Minute))
+			if n, err := h.app.bus.Pending(context.Background(), event.DeliveryTopic("sms")); err != nil || n != 1 {
+				t.Fatalf("at %s: %d SMS waiting (err %v), want 1", tc.release.Add(-time.Minute).Format("15:04"), n, err)
+			}
+			h.clock.Set(tc.release.Add(time.Second))
+			eventually(t, 20*time.Second, "the SMS after 08:00", func() bool {
+				for _, r := range h.trail(t, id) {
+					if r.Stage == "settle" && r.Channel == "sms" && r.Status == event.OutcomeDelivered {
+						return true
+					}
+				}
+				return false
+			})
+			var types []string
+			for _, s := range h.sb.Notify.Sent() {
+				types = append(types, s.Type+":"+s.Status)
+				if s.Type == "sms" && s.CreatedAt.Before(tc.release) {
+					t.Fatalf("SMS created at %s, before the quiet hours ended at %s", s.CreatedAt, tc.release)
+				}
+			}
+			if strings.Join(types, ",") != "email:permanent-failure,sms:delivered" {
+				t.Fatalf("Notify messages = %v, want an email that bounced and one SMS", types)
+			}
+		})
+	}
+}
+
+// TestDemo runs the README's first command on a working-day clock: every
+// scenario ends as the demo promises, including the SMS after the bounce.
+func TestDemo(t *testing.T) {
+	now, err := demoClock("2026-06-09T10:00")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runDemo(context.Background(), &out, rulesFile, t.TempDir(), false, now); err != nil {
+		t.Fatalf("demo: %v\n%s", err, out.String())
+	}
+	for _, want := range []string{"Clock: Tuesday 2026-06-09 10:00", "sms verzonden", "email: fallback", "Notify NL ontving hiervoor 2 bericht(en) [email sms]"} {
+		if !strings.Contains(out.String(), want) {
+			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
+		}
 	}
 }

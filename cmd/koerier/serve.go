@@ -30,7 +30,7 @@ SIGTERM stop it gracefully (nothing accepted is lost either way).`,
 			log := telemetry.NewLogger(os.Stderr, cfg.Telemetry.LogFormat, cfg.Telemetry.LogLevel)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := newApp(ctx, cfg, log)
+			a, err := newApp(ctx, cfg, log, nil)
 			if err != nil {
 				return err
 			}

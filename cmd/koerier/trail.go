@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
@@ -22,13 +23,7 @@ import (
 func init() { register(newTrailCmd) }
 
 // amsterdam is the zone functional admins and auditors think in.
-var amsterdam = func() *time.Location {
-	loc, err := time.LoadLocation("Europe/Amsterdam")
-	if err != nil {
-		return time.UTC
-	}
-	return loc
-}()
+var amsterdam = clock.Amsterdam
 
 func localTime(t time.Time) string {
 	return t.In(amsterdam).Format("2006-01-02 15:04:05.000 MST")

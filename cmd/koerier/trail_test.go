@@ -57,8 +57,8 @@ func TestTrail(t *testing.T) {
 		t.Run(backend, func(t *testing.T) {
 			h := startHarness(t, backend)
 			oz, d := h.sb.OpenZaak, h.sb.Demo
-			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], time.Now()))
-			nb := statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], time.Now()))
+			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
+			nb := statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[0], h.clock.Now()))
 			for _, x := range []event.Notification{n, nb} {
 				if code := h.post(t, x); code != http.StatusNoContent {
 					t.Fatalf("post: HTTP %d", code)

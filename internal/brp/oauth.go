@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // ClientCredentials fetches and caches an OAuth2 access token with the
@@ -21,7 +23,7 @@ type ClientCredentials struct {
 	ClientSecret string
 	Scope        string
 	HTTPClient   *http.Client
-	// Now is the clock (default time.Now).
+	// Now is the clock (default clock.System).
 	Now func() time.Time
 
 	mu      sync.Mutex
@@ -32,7 +34,7 @@ type ClientCredentials struct {
 // Token returns a valid access token, fetching a new one shortly before the
 // cached one expires.
 func (cc *ClientCredentials) Token(ctx context.Context) (string, error) {
-	now := time.Now
+	now := clock.System
 	if cc.Now != nil {
 		now = cc.Now
 	}

@@ -14,6 +14,8 @@ import (
 	wamqp "github.com/ThreeDotsLabs/watermill-amqp/v2/pkg/amqp"
 	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // minBrokerDeliveryLimit is the lowest x-delivery-limit Koerier declares.
@@ -92,13 +94,13 @@ func newAMQPBus(ctx context.Context, o Options, logger watermill.LoggerAdapter) 
 	}
 
 	a := &amqpBackend{o: o, pub: r.pub, sub: r.sub, logger: logger, declared: map[string]bool{}}
-	pub := &delayPublisher{inner: r.pub, buckets: o.DelayBuckets, now: time.Now, declare: a.declareOnce}
+	pub := &delayPublisher{inner: r.pub, buckets: o.DelayBuckets, now: clock.Or(o.Now), declare: a.declareOnce}
 	nackDelay := o.NackDelay
 	if nackDelay <= 0 {
 		nackDelay = time.Second
 	}
 	sub := &delaySubscriber{
-		inner: r.sub, pub: pub, now: time.Now, logger: logger, closing: make(chan struct{}),
+		inner: r.sub, pub: pub, now: clock.Or(o.Now), logger: logger, closing: make(chan struct{}),
 		nackDelay: nackDelay, maxDeliveries: o.MaxDeliveries, deadLetterTopic: o.DeadLetterTopic,
 		deadLetterOnNack: o.DeadLetterOnNack,
 	}

@@ -55,6 +55,12 @@ type Options struct {
 	// Backend is "sqlite" (default) or "amqp".
 	Backend string
 
+	// Now is the clock for due times and visibility (default
+	// clock.System). On RabbitMQ a delay becomes a broker TTL, which runs
+	// on the broker's clock; only the SQLite backend can be moved by a
+	// test's clock.
+	Now func() time.Time
+
 	// Topics are declared at start-up (RabbitMQ: queues, delay queues and
 	// the dead-letter queue). A message published to a topic that was never
 	// declared is lost on RabbitMQ, so list every topic a stage consumes.
@@ -175,6 +181,7 @@ func New(ctx context.Context, o Options, logger watermill.LoggerAdapter) (*Bus, 
 func newSQLiteBus(o Options, logger watermill.LoggerAdapter) (*Bus, error) {
 	s, err := NewSQLite(SQLiteConfig{
 		Path:              o.SQLitePath,
+		Now:               o.Now,
 		VisibilityTimeout: o.VisibilityTimeout,
 		NackDelay:         o.NackDelay,
 		PollInterval:      o.PollInterval,

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // MetaNotBefore is the metadata key that holds a message's due time
@@ -14,7 +16,7 @@ const MetaNotBefore = "koerier_not_before"
 // SetDelay makes msg due d from now. Publish it as usual: the bus keeps it
 // back without holding a consumer.
 func SetDelay(msg *message.Message, d time.Duration) {
-	SetNotBefore(msg, time.Now().Add(d))
+	SetNotBefore(msg, clock.System().Add(d))
 }
 
 // SetNotBefore makes msg due at t. A t in the past makes it due at once.

@@ -16,6 +16,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // SQLiteConfig configures the embedded SQLite Pub/Sub. Zero values work.
@@ -41,7 +43,7 @@ type SQLiteConfig struct {
 	// DeadLetterTopic receives messages over MaxDeliveries. Default
 	// "koerier.deadletter".
 	DeadLetterTopic string
-	// Now is the clock; tests inject one. Default time.Now.
+	// Now is the clock; tests inject one. Default clock.System.
 	Now func() time.Time
 }
 
@@ -59,7 +61,7 @@ func (c *SQLiteConfig) setDefaults() {
 		c.DeadLetterTopic = DefaultDeadLetterTopic
 	}
 	if c.Now == nil {
-		c.Now = time.Now
+		c.Now = clock.System
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 	_ "time/tzdata" // Europe/Amsterdam must resolve on minimal images too
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 )
 
@@ -42,15 +43,7 @@ func (e *ValidationError) orNil() error {
 // amsterdam is where a timestamp without a zone was written: Open Zaak and
 // Open Notificaties run with TIME_ZONE=Europe/Amsterdam, so a naive datetime
 // that slips through is local time there.
-var amsterdam = mustLoadLocation("Europe/Amsterdam")
-
-func mustLoadLocation(name string) *time.Location {
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		panic("httpapi: load location: " + err.Error())
-	}
-	return loc
-}
+var amsterdam = clock.Amsterdam
 
 // Layouts for ParseTime, tried in order. Go's parser accepts a fractional
 // second of any precision after the seconds even when the layout has none.

@@ -32,6 +32,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -76,7 +77,7 @@ type Options struct {
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
 	Logger       *slog.Logger
-	// Now is the clock (default time.Now).
+	// Now is the clock (default clock.System).
 	Now func() time.Time
 	// Ready lists the checks /readyz runs besides the store's Ping.
 	Ready []ReadyCheck
@@ -117,7 +118,7 @@ func New(o Options) *Server {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.System
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/zgw"
 )
 
@@ -57,7 +58,7 @@ type Options struct {
 	// unchanged. Open Notificaties does not return auth, so a rotated
 	// CallbackAuth can only be pushed this way.
 	ForceUpdate bool
-	// Now is the clock for the JWT's iat (default time.Now).
+	// Now is the clock for the JWT's iat (default clock.System).
 	Now func() time.Time
 }
 
@@ -251,7 +252,7 @@ func (c client) do(ctx context.Context, op, method, url string, body, out any) e
 	if err != nil {
 		return fmt.Errorf("nrc: %s: %w", op, err)
 	}
-	now := time.Now
+	now := clock.System
 	if c.o.Now != nil {
 		now = c.o.Now
 	}

@@ -38,7 +38,8 @@ type Options struct {
 	// NotifyTemplates are registered at the fake Notify (the template ids
 	// the rules use).
 	NotifyTemplates []notify.Template
-	// Now is the fakes' clock.
+	// Now is the fakes' clock (default clock.System): hand them the clock
+	// Koerier runs on, so that token times and receipts agree.
 	Now func() time.Time
 }
 
@@ -68,6 +69,7 @@ func Start(o Options) (*Sandbox, error) {
 		OpenZaakFaults: &fault.Injector{}, OpenKlantFaults: &fault.Injector{}, NotifyFaults: &fault.Injector{}}
 
 	s.OpenZaak = openzaak.New("", map[string]string{ZGWClientID: ZGWSecret})
+	s.OpenZaak.Now = o.Now
 	ozURL, err := s.serve(s.OpenZaakFaults.Wrap(s.OpenZaak))
 	if err != nil {
 		return nil, err

@@ -21,7 +21,7 @@ type Options struct {
 	// LedgerRetention is how long ledger records are kept (default 90
 	// days), on either backend; Redis.LedgerRetention, when set, wins.
 	LedgerRetention time.Duration
-	// Now is the clock (default time.Now). For SQLite it also decides
+	// Now is the clock (default clock.System). For SQLite it also decides
 	// expiry; Redis expires by its own clock, so Now only stamps records
 	// appended without At there.
 	Now func() time.Time

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // Default values of RedisOptions.
@@ -39,7 +41,7 @@ type RedisOptions struct {
 	LedgerRetention time.Duration
 	// RecentLimit caps the list that Recent reads (default 10 000).
 	RecentLimit int
-	// Now stamps records appended without At (default time.Now). Expiry
+	// Now stamps records appended without At (default clock.System). Expiry
 	// of claims and cache entries follows the Redis server's clock.
 	Now func() time.Time
 }
@@ -76,7 +78,7 @@ func OpenRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 		o.RecentLimit = DefaultRecentLimit
 	}
 	if o.Now == nil {
-		o.Now = time.Now
+		o.Now = clock.System
 	}
 	ro := &redis.Options{
 		Addr:     o.Addr,

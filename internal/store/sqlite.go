@@ -12,6 +12,8 @@ import (
 
 	// The pure-Go driver keeps the embedded default free of cgo.
 	"modernc.org/sqlite"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // SQLite is the embedded backend: one database file that may be shared by
@@ -119,7 +121,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 		return nil, fmt.Errorf("store: open sqlite: the database path %q contains '?' or '#'", path)
 	}
 	cfg := sqliteConfig{
-		now:           time.Now,
+		now:           clock.System,
 		purgeInterval: time.Minute,
 		busyTimeout:   10 * time.Second,
 		retention:     DefaultLedgerRetention,

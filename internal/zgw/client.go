@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -53,7 +54,7 @@ func NewClient(apis []API, o httpclient.Options) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Client{allow: al, apis: map[string]API{}, now: time.Now}
+	c := &Client{allow: al, apis: map[string]API{}, now: clock.System}
 	for i, a := range apis {
 		c.apis[al.roots[i].String()] = a
 	}

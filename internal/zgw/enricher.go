@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/store"
@@ -50,7 +51,7 @@ type Config struct {
 	// TaakStateTTL is how long the last seen state of a taak is kept
 	// (default 400 days).
 	TaakStateTTL time.Duration
-	// Now is the clock (default time.Now).
+	// Now is the clock (default clock.System).
 	Now    func() time.Time
 	Logger *slog.Logger
 }
@@ -81,7 +82,7 @@ type Enricher struct {
 // New builds an Enricher.
 func New(cfg Config) (*Enricher, error) {
 	if cfg.Now == nil {
-		cfg.Now = time.Now
+		cfg.Now = clock.System
 	}
 	if cfg.CatalogiTTL == 0 {
 		cfg.CatalogiTTL = time.Hour

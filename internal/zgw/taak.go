@@ -12,6 +12,7 @@ import (
 	"time"
 	_ "time/tzdata" // verloopdatum without a zone is Dutch local time, on any host
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 )
 
@@ -50,12 +51,7 @@ func closedTaak(status string) bool {
 	return false
 }
 
-var amsterdam = func() *time.Location {
-	if l, err := time.LoadLocation("Europe/Amsterdam"); err == nil {
-		return l
-	}
-	return time.UTC
-}()
+var amsterdam = clock.Amsterdam
 
 // ParseVerloopdatum accepts RFC 3339 (with or without fraction), and
 // "YYYY-MM-DD HH:MM:SS", "YYYY-MM-DDTHH:MM:SS" and "YYYY-MM-DD" in Dutch

@@ -25,6 +25,7 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 )
 
@@ -96,7 +97,7 @@ var DefaultStatusRules = map[string]string{
 type Options struct {
 	Keys      []Key
 	Templates []Template
-	// Now is the fake's clock (default time.Now); the 30-second iat window
+	// Now is the fake's clock (default clock.System); the 30-second iat window
 	// is checked against it.
 	Now func() time.Time
 	// PublicURL is used in the uri fields of answers (default: derived from
@@ -211,7 +212,7 @@ func NewServer(opts Options) *Server {
 		stop:      make(chan struct{}),
 	}
 	if s.now == nil {
-		s.now = time.Now
+		s.now = clock.System
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

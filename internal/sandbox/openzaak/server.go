@@ -14,10 +14,12 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 )
 
@@ -59,6 +61,10 @@ type Server struct {
 	// PageSize is the list page size (default 100), small in tests that
 	// exercise pagination.
 	PageSize int
+	// Now is the fake's clock for checking a JWT's iat (default
+	// clock.System), so that it agrees with the client's clock in a test
+	// that moves time.
+	Now func() time.Time
 
 	mu      sync.Mutex
 	base    string
@@ -156,7 +162,7 @@ func (s *Server) authorize(r *http.Request) (int, string) {
 			return nil, fmt.Errorf("unknown client_id")
 		}
 		return []byte(secret), nil
-	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuedAt())
+	}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuedAt(), jwt.WithTimeFunc(clock.Or(s.Now)))
 	if err != nil {
 		return http.StatusForbidden, "Je hebt geen toestemming om deze actie uit te voeren."
 	}

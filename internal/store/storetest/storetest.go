@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/store"
 )
 
@@ -200,10 +201,7 @@ func testLedger(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("TrailByEachID", func(t *testing.T) {
 		s := newStore(t)
 		ctx := ctxFor(t)
-		amsterdam, err := time.LoadLocation("Europe/Amsterdam")
-		if err != nil {
-			amsterdam = time.FixedZone("CET", 3600)
-		}
+		amsterdam := clock.Amsterdam
 		recs := []store.Record{
 			{TraceID: "t1", Stage: "ingest", Status: "accepted", At: base},
 			{TraceID: "t1", EventID: "e1", Stage: "enrich", Status: "event", At: base.Add(time.Second)},
