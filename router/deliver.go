@@ -13,6 +13,7 @@ import (
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
 )
 
@@ -67,7 +68,7 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 	if !first {
 		// Another replica is sending it right now (or died doing so); come
 		// back when its lease has run out.
-		return "leased", &temporaryError{err: errors.New("delivery is being sent by another worker"), after: r.o.LeaseTTL}
+		return "leased", failure.RetryAfter(errors.New("delivery is being sent by another worker"), r.o.LeaseTTL)
 	}
 	rec := store.Record{TraceID: d.InboundID, EventID: d.EventID, DeliveryID: d.ID, Stage: "deliver", Channel: name,
 		Rule: d.Decision.Rule, SubjectRef: r.subjectRef(d.Recipient.Subject)}
