@@ -11,7 +11,6 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
@@ -75,10 +74,11 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 	receipt, err := ch.Send(ctx, d)
 	if err != nil {
 		_ = r.d.Store.Release(ctx, "lease:"+d.ID)
-		if ok, _ := channels.IsTemporary(err); ok {
+		kind := failure.Classify(err).Kind
+		if kind == failure.KindTemporary {
 			return "temporary", err
 		}
-		if channels.IsPermanent(err) {
+		if kind == failure.KindPermanent {
 			rec.Status, rec.Detail = "failed", fmt.Sprintf("%s kon niet worden afgeleverd: %v", name, err)
 			if err := r.record(ctx, rec); err != nil {
 				return "error", err
@@ -91,6 +91,9 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 		}
 		rec.Status, rec.Detail = "deadletter", fmt.Sprintf("%s gaf een fout die opnieuw proberen niet oplost (configuratie?): %v", name, err)
 		_ = r.record(ctx, rec)
+		if kind == failure.KindConfig {
+			r.log.ErrorContext(ctx, "configuration error: fix the configuration, then replay the dead letter", "channel", name, "delivery", d.ID, "err", err)
+		}
 		return "error", deadLetter("channel-error", fmt.Errorf("%s: %w", name, err))
 	}
 	rec.Status, rec.ProviderID = "sent", receipt.ProviderID

@@ -6,7 +6,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/failure"
 )
 
@@ -26,9 +25,6 @@ func isTemporary(err error) bool {
 		return true
 	case failure.KindPermanent, failure.KindConfig, failure.KindDeadLetter:
 		return false
-	}
-	if ok, _ := channels.IsTemporary(err); ok {
-		return true
 	}
 	return peerTemporary(err)
 }
@@ -53,9 +49,6 @@ func (r *Router) requeueMiddleware(h message.HandlerFunc) message.HandlerFunc {
 		wait := r.o.TemporaryBackoff[attempt]
 		if hint := failure.Classify(err).Wait(r.d.Now()); hint > wait {
 			wait = hint
-		}
-		if ok, ra := channels.IsTemporary(err); ok && ra > wait {
-			wait = ra
 		}
 		topic := message.SubscribeTopicFromCtx(msg.Context())
 		cp := msg.Copy()
