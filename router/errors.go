@@ -20,13 +20,7 @@ func deadLetter(reason string, err error) error { return failure.DeadLetter(reas
 
 // isTemporary reports whether the quick retry and the re-queue apply.
 func isTemporary(err error) bool {
-	switch failure.Classify(err).Kind {
-	case failure.KindTemporary:
-		return true
-	case failure.KindPermanent, failure.KindConfig, failure.KindDeadLetter:
-		return false
-	}
-	return peerTemporary(err)
+	return failure.Classify(err).Kind == failure.KindTemporary
 }
 
 const attemptKey = "koerier_attempt"
