@@ -11,8 +11,8 @@ import (
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
 )
 
@@ -67,17 +67,18 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 	if !first {
 		// Another replica is sending it right now (or died doing so); come
 		// back when its lease has run out.
-		return "leased", &temporaryError{err: errors.New("delivery is being sent by another worker"), after: r.o.LeaseTTL}
+		return "leased", failure.RetryAfter(errors.New("delivery is being sent by another worker"), r.o.LeaseTTL)
 	}
 	rec := store.Record{TraceID: d.InboundID, EventID: d.EventID, DeliveryID: d.ID, Stage: "deliver", Channel: name,
 		Rule: d.Decision.Rule, SubjectRef: r.subjectRef(d.Recipient.Subject)}
 	receipt, err := ch.Send(ctx, d)
 	if err != nil {
 		_ = r.d.Store.Release(ctx, "lease:"+d.ID)
-		if ok, _ := channels.IsTemporary(err); ok {
+		kind := failure.Classify(err).Kind
+		if kind == failure.KindTemporary {
 			return "temporary", err
 		}
-		if channels.IsPermanent(err) {
+		if kind == failure.KindPermanent {
 			rec.Status, rec.Detail = "failed", fmt.Sprintf("%s kon niet worden afgeleverd: %v", name, err)
 			if err := r.record(ctx, rec); err != nil {
 				return "error", err
@@ -90,6 +91,9 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (st
 		}
 		rec.Status, rec.Detail = "deadletter", fmt.Sprintf("%s gaf een fout die opnieuw proberen niet oplost (configuratie?): %v", name, err)
 		_ = r.record(ctx, rec)
+		if kind == failure.KindConfig {
+			r.log.ErrorContext(ctx, "configuration error: fix the configuration, then replay the dead letter", "channel", name, "delivery", d.ID, "err", err)
+		}
 		return "error", deadLetter("channel-error", fmt.Errorf("%s: %w", name, err))
 	}
 	rec.Status, rec.ProviderID = "sent", receipt.ProviderID

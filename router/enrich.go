@@ -3,7 +3,6 @@ package router
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +11,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/zgw"
 )
@@ -20,9 +20,6 @@ import (
 type Enricher interface {
 	Enrich(ctx context.Context, in event.Inbound) (zgw.Result, error)
 }
-
-// peerTemporary knows the temporary errors of the peer clients.
-func peerTemporary(err error) bool { return zgw.IsTemporary(err) }
 
 // enrich handles koerier.inbound: one notification in, zero or more typed
 // events out on koerier.events, or a recorded skip.
@@ -46,36 +43,38 @@ func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, e
 	}
 	rec := store.Record{TraceID: in.ID, Stage: "enrich"}
 	res, err := r.d.Enricher.Enrich(ctx, in)
-	var later *zgw.RetryLater
-	var dl *zgw.DeadLetter
-	var cfgErr *zgw.ConfigError
+	fail := failure.Classify(err)
 	switch {
-	case errors.As(err, &later):
-		// The ZGW rol race: the zaak's initiator rol is created after the
-		// first status. Come back later without holding a worker.
+	case err == nil:
+	case fail.Kind == failure.KindTemporary && fail.Reason != "":
+		// A wait the Enricher expected and counts itself in in.Attempt: the
+		// ZGW rol race (the zaak's initiator rol is created after the first
+		// status) or a taak another replica handles. Come back later
+		// without holding a worker.
+		wait := fail.Wait(r.d.Now())
 		next := in
 		next.Attempt++
-		rec.Status, rec.Detail = "requeued", fmt.Sprintf("opnieuw over %s (poging %d): %s", later.After, next.Attempt, later.Reason)
+		rec.Status, rec.Detail = "requeued", fmt.Sprintf("opnieuw over %s (poging %d): %s", wait, next.Attempt, fail.Reason)
 		if err := r.record(ctx, rec); err != nil {
 			return "error", err
 		}
-		if err := r.publish(ctx, event.TopicInbound, fmt.Sprintf("%s:%d", in.ID, next.Attempt), event.Marshal(next), r.d.Now().Add(later.After)); err != nil {
+		if err := r.publish(ctx, event.TopicInbound, fmt.Sprintf("%s:%d", in.ID, next.Attempt), event.Marshal(next), r.d.Now().Add(wait)); err != nil {
 			return "error", temporary(err)
 		}
 		r.markDone(ctx, marker)
 		return "requeued", nil
-	case errors.As(err, &dl):
-		rec.Status, rec.Detail = "deadletter", dl.Error()
+	case fail.Kind == failure.KindDeadLetter:
+		rec.Status, rec.Detail = "deadletter", err.Error()
 		_ = r.record(ctx, rec)
-		return "deadletter", deadLetter(dl.Reason, err)
-	case errors.As(err, &cfgErr):
-		rec.Status, rec.Detail = "deadletter", cfgErr.Error()
+		return "deadletter", err
+	case fail.Kind == failure.KindConfig:
+		rec.Status, rec.Detail = "deadletter", err.Error()
 		_ = r.record(ctx, rec)
+		r.log.ErrorContext(ctx, "configuration error: fix the configuration, then replay the dead letter", "notification", in.ID, "err", err)
 		return "deadletter", deadLetter("configuratiefout", err)
-	case err != nil:
-		if isTemporary(err) {
-			return "temporary", temporary(err)
-		}
+	case fail.Kind == failure.KindTemporary:
+		return "temporary", err
+	default:
 		return "error", err
 	}
 	if res.Skipped != "" {

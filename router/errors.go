@@ -1,64 +1,26 @@
 package router
 
 import (
-	"errors"
 	"fmt"
 	"strconv"
-	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
 
-	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/failure"
 )
 
-// Errors are classified once, where they arise, into three kinds:
-//   - temporary: the peer or our backend may recover (5xx, timeout, 429);
-//     retried quickly in-process, then re-queued with a growing delay, then
-//     dead-lettered;
-//   - dead letter: retrying cannot help (configuration error, malformed
-//     payload, rol never appeared); goes straight to koerier.deadletter with
-//     the reason;
-//   - anything else is a bug and is dead-lettered too, after the recoverer
-//     turned a panic into an error.
-type temporaryError struct {
-	err   error
-	after time.Duration
-}
+// Errors are classified once, where they arise, with the failure package
+// (see its doc for what each kind means); the router asks only
+// failure.Classify. temporary and deadLetter are the stages' short names for
+// its constructors.
 
-func (e *temporaryError) Error() string { return e.err.Error() }
-func (e *temporaryError) Unwrap() error { return e.err }
+func temporary(err error) error { return failure.Temporary(err) }
 
-func temporary(err error) error { return &temporaryError{err: err} }
+func deadLetter(reason string, err error) error { return failure.DeadLetter(reason, err) }
 
-// deadLetterError sends the message to the dead-letter topic with Reason.
-type deadLetterError struct {
-	Reason string
-	err    error
-}
-
-func (e *deadLetterError) Error() string { return e.Reason + ": " + e.err.Error() }
-func (e *deadLetterError) Unwrap() error { return e.err }
-
-func deadLetter(reason string, err error) error { return &deadLetterError{Reason: reason, err: err} }
-
-// isTemporary is the single place that knows every package's temporary
-// error type.
+// isTemporary reports whether the quick retry and the re-queue apply.
 func isTemporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	var dl *deadLetterError
-	if errors.As(err, &dl) {
-		return false
-	}
-	var t *temporaryError
-	if errors.As(err, &t) {
-		return true
-	}
-	if ok, _ := channels.IsTemporary(err); ok {
-		return true
-	}
-	return peerTemporary(err)
+	return failure.Classify(err).Kind == failure.KindTemporary
 }
 
 const attemptKey = "koerier_attempt"
@@ -79,12 +41,8 @@ func (r *Router) requeueMiddleware(h message.HandlerFunc) message.HandlerFunc {
 			return nil, deadLetter("temporary-failure-exhausted", fmt.Errorf("gave up after %d re-queues: %w", attempt, err))
 		}
 		wait := r.o.TemporaryBackoff[attempt]
-		var te *temporaryError
-		if errors.As(err, &te) && te.after > wait {
-			wait = te.after
-		}
-		if ok, ra := channels.IsTemporary(err); ok && ra > wait {
-			wait = ra
+		if hint := failure.Classify(err).Wait(r.d.Now()); hint > wait {
+			wait = hint
 		}
 		topic := message.SubscribeTopicFromCtx(msg.Context())
 		cp := msg.Copy()

@@ -23,8 +23,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -240,7 +240,7 @@ func (v *Validator) call(ctx context.Context, berichtType string, bsns []string)
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, v.o.URL, bytes.NewReader(body))
 	if err != nil {
-		return nil, channels.Permanent(fmt.Errorf("berichtenbox: validate abonnementen: %w", err))
+		return nil, failure.Permanent("ongeldig-verzoek", fmt.Errorf("berichtenbox: validate abonnementen: %w", err))
 	}
 	req.Header.Set("Content-Type", "text/xml; charset=utf-8")
 	req.Header.Set("SOAPAction", `"`+SOAPActionValidate+`"`)
@@ -250,30 +250,30 @@ func (v *Validator) call(ctx context.Context, berichtType string, bsns []string)
 		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
-		return nil, channels.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", err), 0)
+		return nil, failure.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return nil, channels.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: read body: %w", err), 0)
+		return nil, failure.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: read body: %w", err))
 	}
 	abos, ferr := unmarshalResponse(raw)
 	if ferr != nil {
 		var f *Fault
 		if errors.As(ferr, &f) {
 			if f.Temporary() {
-				return nil, channels.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", f), httpclient.RetryAfter(resp))
+				return nil, failure.RetryAfter(fmt.Errorf("berichtenbox: validate abonnementen: %w", f), httpclient.RetryAfter(resp))
 			}
-			return nil, channels.Permanent(fmt.Errorf("berichtenbox: validate abonnementen: %w", f))
+			return nil, failure.Permanent("soap-fout", fmt.Errorf("berichtenbox: validate abonnementen: %w", f))
 		}
 		if resp.StatusCode/100 != 2 {
 			e := fmt.Errorf("berichtenbox: validate abonnementen: %s", resp.Status)
 			if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-				return nil, channels.Temporary(e, httpclient.RetryAfter(resp))
+				return nil, failure.RetryAfter(e, httpclient.RetryAfter(resp))
 			}
-			return nil, channels.Permanent(e)
+			return nil, failure.Permanent("geweigerd", e)
 		}
-		return nil, channels.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", ferr), 0)
+		return nil, failure.Temporary(fmt.Errorf("berichtenbox: validate abonnementen: %w", ferr))
 	}
 	out := make(map[string]event.Tri, len(bsns))
 	for _, b := range bsns {

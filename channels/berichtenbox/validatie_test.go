@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	fakebb "github.com/mijnservices/koerier/internal/sandbox/berichtenbox"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
@@ -198,8 +198,8 @@ func TestFaultsAreClassified(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			tmp, _ := channels.IsTemporary(err)
-			if tmp != c.temporary || channels.IsPermanent(err) == c.temporary {
+			tmp := failure.Classify(err).Kind == failure.KindTemporary
+			if tmp != c.temporary || (failure.Classify(err).Kind == failure.KindPermanent) == c.temporary {
 				t.Fatalf("%v: temporary=%v, want %v", err, tmp, c.temporary)
 			}
 			if c.soapFault != "" && !strings.Contains(err.Error(), c.soapFault) {
@@ -218,7 +218,7 @@ func TestWrongLeverancierIsPermanent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := v.Check(context.Background(), "Zaakstatus", "999993653"); !channels.IsPermanent(err) {
+	if _, err := v.Check(context.Background(), "Zaakstatus", "999993653"); failure.Classify(err).Kind != failure.KindPermanent {
 		t.Fatalf("want a permanent error, got %v", err)
 	}
 }

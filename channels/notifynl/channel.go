@@ -7,6 +7,7 @@ import (
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 )
 
 // A recipient without an address is a permanent failure for the channel: no
@@ -46,10 +47,10 @@ func (ch *channel) Send(ctx context.Context, d event.Delivery) (channels.Receipt
 		to, noAddr = d.Recipient.Phone, errNoPhone
 	}
 	if to == "" {
-		return channels.Receipt{}, channels.Permanent(fmt.Errorf("notifynl: %s: %w", op, noAddr))
+		return channels.Receipt{}, failure.Permanent("geen-adres", fmt.Errorf("notifynl: %s: %w", op, noAddr))
 	}
 	if d.TemplateID == "" {
-		return channels.Receipt{}, &ConfigError{Err: fmt.Errorf("notifynl: %s: no Notify template id for message %q in language %q", op, d.Decision.Message, d.Decision.Language)}
+		return channels.Receipt{}, configError(fmt.Errorf("notifynl: %s: no Notify template id for message %q in language %q", op, d.Decision.Message, d.Decision.Language))
 	}
 
 	if ch.c.lookup {
@@ -93,7 +94,7 @@ func (ch *channel) previous(ctx context.Context, ref string) (channels.Receipt, 
 		switch status := outcomeStatus(n.Status); status {
 		case event.OutcomePermanent:
 			return channels.Receipt{ProviderID: n.ID}, true,
-				channels.Permanent(fmt.Errorf("notifynl: send %s: already sent as %s with status %s", ch.kind, n.ID, n.Status))
+				failure.Permanent("eerder-mislukt", fmt.Errorf("notifynl: send %s: already sent as %s with status %s", ch.kind, n.ID, n.Status))
 		case event.OutcomeDelivered:
 			return channels.Receipt{ProviderID: n.ID, Status: status}, true, nil
 		default:

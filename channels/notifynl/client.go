@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/clock"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -242,12 +242,12 @@ func (c *Client) do(ctx context.Context, op, method, path string, in any, want i
 		// Connection refused, reset, timeout, cancelled context: whether or
 		// not Notify got the request, trying again later is right, and the
 		// reference look-up keeps the retry from sending twice.
-		return channels.Temporary(fmt.Errorf("notifynl: %s: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("notifynl: %s: %w", op, err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return channels.Temporary(fmt.Errorf("notifynl: %s: read response: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("notifynl: %s: read response: %w", op, err))
 	}
 	if resp.StatusCode != want {
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {

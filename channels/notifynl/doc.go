@@ -5,9 +5,10 @@
 // delivery-status callbacks.
 //
 // It classifies Notify's answers once, here at the boundary: 429, 5xx and
-// timeouts are channels.Temporary; a 400 about the recipient is
-// channels.Permanent; an authentication failure or a 400 about the template
-// or sender is a *ConfigError, which no retry and no other channel will fix.
+// timeouts are failure.Temporary (with Notify's Retry-After); a 400 about the
+// recipient, or no address at all, is failure.Permanent; an authentication
+// failure or a 400 about the template or sender is failure.Config, which no
+// retry and no other channel will fix.
 //
 // It must not know about the router, the bus or the rules.
 package notifynl

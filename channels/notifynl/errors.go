@@ -3,13 +3,12 @@ package notifynl
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -60,22 +59,13 @@ func (e *APIError) has(prefixes ...string) bool {
 	return false
 }
 
-// ConfigError means Koerier's Notify configuration is wrong (API key,
-// template id, reply-to or sender id, a template whose placeholders the
-// message does not fill). Retrying or moving to the next channel does not
-// help: the router should dead-letter the delivery and an operator must fix
-// the configuration.
-type ConfigError struct{ Err error }
-
-func (e *ConfigError) Error() string {
-	return e.Err.Error() + " (a Notify NL configuration error: check the API key, template id and sender ids)"
-}
-func (e *ConfigError) Unwrap() error { return e.Err }
-
-// IsConfigError reports whether err is (or wraps) a *ConfigError.
-func IsConfigError(err error) bool {
-	var c *ConfigError
-	return errors.As(err, &c)
+// configError classifies err as a fault in Koerier's Notify configuration
+// (API key, template id, reply-to or sender id, a template whose
+// placeholders the message does not fill). Retrying or moving to the next
+// channel does not help: the router dead-letters the delivery and an
+// operator must fix the configuration.
+func configError(err error) error {
+	return failure.Config(fmt.Errorf("%w (a Notify NL configuration error: check the API key, template id and sender ids)", err))
 }
 
 // Messages Notify answers with when the recipient, not our request, is the
@@ -93,15 +83,15 @@ var recipientPrefixes = []string{
 func classify(e *APIError) error {
 	switch {
 	case e.StatusCode == http.StatusTooManyRequests || e.StatusCode >= 500:
-		return channels.Temporary(e, e.RetryAfter)
+		return failure.RetryAfter(e, e.RetryAfter)
 	case e.StatusCode == http.StatusBadRequest && e.has(recipientPrefixes...):
-		return channels.Permanent(e)
+		return failure.Permanent("ongeldig-adres", e)
 	default:
 		// 401/403 (key), 400 about template_id, personalisation, reply-to or
 		// sender id, 404 (wrong base URL): our configuration, not the
 		// recipient. An unrecognised 400 is treated the same way, because it
 		// means our request is wrong and will stay wrong.
-		return &ConfigError{Err: e}
+		return configError(e)
 	}
 }
 

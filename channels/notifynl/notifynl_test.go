@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
@@ -209,7 +209,7 @@ func TestErrorClassification(t *testing.T) {
 			if tt.wantMsg != "" && api.Error() != tt.wantMsg {
 				t.Fatalf("message = %q, want %q", api.Error(), tt.wantMsg)
 			}
-			if _, ra := channels.IsTemporary(err); ra != tt.wantRA {
+			if ra := failure.Classify(err).RetryAfter; ra != tt.wantRA {
 				t.Fatalf("retry after = %v, want %v", ra, tt.wantRA)
 			}
 		})
@@ -220,14 +220,9 @@ func class(err error) string {
 	if err == nil {
 		return "ok"
 	}
-	if tmp, _ := channels.IsTemporary(err); tmp {
-		return "temporary"
-	}
-	if channels.IsPermanent(err) {
-		return "permanent"
-	}
-	if IsConfigError(err) {
-		return "config"
+	switch k := failure.Classify(err).Kind; k {
+	case failure.KindTemporary, failure.KindPermanent, failure.KindConfig:
+		return k.String()
 	}
 	return "other: " + err.Error()
 }
@@ -352,7 +347,8 @@ func TestTemporaryFailures(t *testing.T) {
 				t.Fatal(err)
 			}
 			_, err = c.SendEmail(context.Background(), EmailRequest{EmailAddress: "inwoner@example.nl", TemplateID: emailTemplate})
-			tmp, ra := channels.IsTemporary(err)
+			info := failure.Classify(err)
+			tmp, ra := info.Kind == failure.KindTemporary, info.RetryAfter
 			if !tmp || ra != tt.wantRA || !strings.Contains(err.Error(), tt.want) {
 				t.Fatalf("err = %v (temporary %v, retry after %v), want temporary %v containing %q", err, tmp, ra, tt.wantRA, tt.want)
 			}
@@ -481,7 +477,7 @@ func TestReferenceLookupReportsEarlierFailure(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = ch.Send(context.Background(), d)
-	if !channels.IsPermanent(err) || len(f.fake.Sent()) != 1 {
+	if failure.Classify(err).Kind != failure.KindPermanent || len(f.fake.Sent()) != 1 {
 		t.Fatalf("err = %v, sent %d", err, len(f.fake.Sent()))
 	}
 }

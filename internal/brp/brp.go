@@ -17,8 +17,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -205,7 +205,7 @@ func (e *HTTPError) Error() string {
 }
 
 // Raadpleeg asks BRP for the person with this BSN. Errors are classified
-// with channels.Temporary / channels.Permanent and never contain the BSN.
+// with failure.Temporary / failure.Permanent and never contain the BSN.
 func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 	body, err := json.Marshal(Query{Type: "RaadpleegMetBurgerservicenummer", Burgerservicenummer: []string{bsn}, Fields: Fields})
 	if err != nil {
@@ -213,7 +213,7 @@ func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.o.BaseURL+"/personen", bytes.NewReader(body))
 	if err != nil {
-		return Result{}, channels.Permanent(fmt.Errorf("brp: raadpleeg: %w", err))
+		return Result{}, failure.Permanent("ongeldig-verzoek", fmt.Errorf("brp: raadpleeg: %w", err))
 	}
 	req.Header.Set("Content-Type", "application/json; charset=utf-8")
 	req.Header.Set("Accept", "application/json")
@@ -223,7 +223,7 @@ func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 	if c.o.Token != nil {
 		tok, err := c.o.Token(ctx)
 		if err != nil {
-			return Result{}, channels.Temporary(fmt.Errorf("brp: raadpleeg: get token: %w", err), 0)
+			return Result{}, failure.Temporary(fmt.Errorf("brp: raadpleeg: get token: %w", err))
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
@@ -233,12 +233,12 @@ func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
-		return Result{}, channels.Temporary(fmt.Errorf("brp: raadpleeg: %w", err), 0)
+		return Result{}, failure.Temporary(fmt.Errorf("brp: raadpleeg: %w", err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return Result{}, channels.Temporary(fmt.Errorf("brp: raadpleeg: read body: %w", err), 0)
+		return Result{}, failure.Temporary(fmt.Errorf("brp: raadpleeg: read body: %w", err))
 	}
 	if resp.StatusCode/100 != 2 {
 		var p struct {
@@ -248,13 +248,13 @@ func (c *Client) Raadpleeg(ctx context.Context, bsn string) (Result, error) {
 		_ = json.Unmarshal(raw, &p)
 		e := &HTTPError{StatusCode: resp.StatusCode, Status: resp.Status, Title: p.Title, Code: p.Code}
 		if resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 {
-			return Result{}, channels.Temporary(e, httpclient.RetryAfter(resp))
+			return Result{}, failure.RetryAfter(e, httpclient.RetryAfter(resp))
 		}
-		return Result{}, channels.Permanent(e)
+		return Result{}, failure.Permanent("geweigerd", e)
 	}
 	var r Response
 	if err := json.Unmarshal(raw, &r); err != nil {
-		return Result{}, channels.Temporary(fmt.Errorf("brp: raadpleeg: decode: %w", err), 0)
+		return Result{}, failure.Temporary(fmt.Errorf("brp: raadpleeg: decode: %w", err))
 	}
 	src := event.Source{Registry: "brp", Record: c.o.BaseURL + "/personen (RaadpleegMetBurgerservicenummer)"}
 	for _, p := range r.Personen {

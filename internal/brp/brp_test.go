@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/brp"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	fakebrp "github.com/mijnservices/koerier/internal/sandbox/brp"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
@@ -164,8 +164,8 @@ func TestErrorsAreClassified(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			tmp, _ := channels.IsTemporary(err)
-			if tmp != tc.temporary || channels.IsPermanent(err) == tc.temporary {
+			tmp := failure.Classify(err).Kind == failure.KindTemporary
+			if tmp != tc.temporary || (failure.Classify(err).Kind == failure.KindPermanent) == tc.temporary {
 				t.Fatalf("%v: temporary=%v, want %v", err, tmp, tc.temporary)
 			}
 			if tc.code != "" && !strings.Contains(err.Error(), tc.code) {

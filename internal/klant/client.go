@@ -15,7 +15,7 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -118,11 +118,11 @@ func (c *Client) Contactpersonen(ctx context.Context, org Partij) ([]Partij, err
 // zaak, and we do not send our token to any host a zaak names.
 func (c *Client) Partij(ctx context.Context, partijURL string) (Partij, error) {
 	if !strings.HasPrefix(partijURL, c.base+"/partijen/") {
-		return Partij{}, channels.Permanent(errors.New("klant: get partij: URL is not under the configured Open Klant API"))
+		return Partij{}, failure.Permanent("url-buiten-api", errors.New("klant: get partij: URL is not under the configured Open Klant API"))
 	}
 	u, err := url.Parse(partijURL)
 	if err != nil {
-		return Partij{}, channels.Permanent(fmt.Errorf("klant: get partij: %w", err))
+		return Partij{}, failure.Permanent("ongeldig-verzoek", fmt.Errorf("klant: get partij: %w", err))
 	}
 	q := u.Query()
 	q.Set("expand", "digitaleAdressen")
@@ -138,7 +138,7 @@ func (c *Client) Partij(ctx context.Context, partijURL string) (Partij, error) {
 // support expand.
 func (c *Client) DigitaalAdres(ctx context.Context, adresURL string) (DigitaalAdres, error) {
 	if !strings.HasPrefix(adresURL, c.base+"/") {
-		return DigitaalAdres{}, channels.Permanent(errors.New("klant: get digitaal adres: URL is not under the configured Open Klant API"))
+		return DigitaalAdres{}, failure.Permanent("url-buiten-api", errors.New("klant: get digitaal adres: URL is not under the configured Open Klant API"))
 	}
 	var d DigitaalAdres
 	err := c.get(ctx, "get digitaal adres", adresURL, &d)
@@ -150,7 +150,7 @@ func (c *Client) listPartijen(ctx context.Context, op string, q url.Values) ([]P
 	var out []Partij
 	for i := 0; next != ""; i++ {
 		if i == maxPages {
-			return nil, channels.Permanent(fmt.Errorf("klant: %s: more than %d pages", op, maxPages))
+			return nil, failure.Permanent("te-veel-paginas", fmt.Errorf("klant: %s: more than %d pages", op, maxPages))
 		}
 		var page Page[Partij]
 		if err := c.get(ctx, op, next, &page); err != nil {
@@ -161,7 +161,7 @@ func (c *Client) listPartijen(ctx context.Context, op string, q url.Values) ([]P
 		if page.Next != nil && *page.Next != "" {
 			// Follow only links back to our own server (the token goes along).
 			if !strings.HasPrefix(*page.Next, c.base+"/") {
-				return nil, channels.Permanent(fmt.Errorf("klant: %s: next page is not under the configured Open Klant API", op))
+				return nil, failure.Permanent("url-buiten-api", fmt.Errorf("klant: %s: next page is not under the configured Open Klant API", op))
 			}
 			next = *page.Next
 		}
@@ -172,7 +172,7 @@ func (c *Client) listPartijen(ctx context.Context, op string, q url.Values) ([]P
 func (c *Client) get(ctx context.Context, op, u string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return channels.Permanent(fmt.Errorf("klant: %s: %w", op, err))
+		return failure.Permanent("ongeldig-verzoek", fmt.Errorf("klant: %s: %w", op, err))
 	}
 	req.Header.Set("Authorization", "Token "+c.token)
 	req.Header.Set("Accept", "application/json")
@@ -184,19 +184,19 @@ func (c *Client) get(ctx context.Context, op, u string, v any) error {
 		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
-		return channels.Temporary(fmt.Errorf("klant: %s: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("klant: %s: %w", op, err))
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	if err != nil {
-		return channels.Temporary(fmt.Errorf("klant: %s: read body: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("klant: %s: read body: %w", op, err))
 	}
 	if resp.StatusCode/100 != 2 {
 		return classify(resp, &HTTPError{Op: op, StatusCode: resp.StatusCode, Status: resp.Status, Detail: problemDetail(body)})
 	}
 	if err := json.Unmarshal(body, v); err != nil {
 		// A malformed answer is usually a proxy error page: try again later.
-		return channels.Temporary(fmt.Errorf("klant: %s: decode: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("klant: %s: decode: %w", op, err))
 	}
 	return nil
 }
@@ -204,11 +204,11 @@ func (c *Client) get(ctx context.Context, op, u string, v any) error {
 func classify(resp *http.Response, e *HTTPError) error {
 	switch {
 	case resp.StatusCode == http.StatusNotFound:
-		return channels.Permanent(fmt.Errorf("%w: %w", ErrNotFound, e))
+		return failure.Permanent("niet-gevonden", fmt.Errorf("%w: %w", ErrNotFound, e))
 	case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500 || resp.StatusCode == http.StatusRequestTimeout:
-		return channels.Temporary(e, httpclient.RetryAfter(resp))
+		return failure.RetryAfter(e, httpclient.RetryAfter(resp))
 	default:
-		return channels.Permanent(e)
+		return failure.Permanent("geweigerd", e)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
@@ -100,7 +100,7 @@ func TestConnectionErrorHidesTheURL(t *testing.T) {
 		c := klant.NewClient("http://127.0.0.1:1/klantinteracties/api/v1", "x",
 			httpclient.New(httpclient.Options{RetryMax: retries, RetryWaitMin: time.Millisecond, RetryWaitMax: time.Millisecond}))
 		_, err := c.PartijenByIdentificator(context.Background(), klant.IDBSN, "999993653")
-		if tmp, _ := channels.IsTemporary(err); !tmp {
+		if failure.Classify(err).Kind != failure.KindTemporary {
 			t.Fatalf("want a temporary error, got %v", err)
 		}
 		if strings.Contains(err.Error(), "999993653") || strings.Contains(err.Error(), "objectId") {

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/brp"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
 	fakebrp "github.com/mijnservices/koerier/internal/sandbox/brp"
@@ -109,7 +109,7 @@ func TestResolvePostal(t *testing.T) {
 			r := klant.NewResolver(klant.ResolverOptions{BRP: bc})
 			got, err := r.Resolve(context.Background(), inwoner(c.bsn), klant.Need{Postal: true}, "")
 			if c.temporary {
-				if tmp, _ := channels.IsTemporary(err); !tmp {
+				if failure.Classify(err).Kind != failure.KindTemporary {
 					t.Fatalf("want a temporary error, got %v", err)
 				}
 				return

@@ -116,7 +116,7 @@ func NewResolver(o ResolverOptions) *Resolver {
 // Resolve finds out how to reach s. zaakIdentificatie (may be empty) makes
 // a digitaal adres with that referentie win. An unknown subject is not an
 // error: the Recipient comes back with Unknown set. Errors are classified
-// with channels.Temporary / channels.Permanent.
+// with failure.Temporary / failure.Permanent.
 func (r *Resolver) Resolve(ctx context.Context, s event.Subject, need Need, zaakIdentificatie string) (event.Recipient, error) {
 	rec := event.Recipient{
 		Subject:  s,

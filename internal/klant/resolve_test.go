@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
@@ -236,9 +236,9 @@ func TestResolveErrorsAreClassified(t *testing.T) {
 			if err == nil {
 				t.Fatal("want an error")
 			}
-			tmp, _ := channels.IsTemporary(err)
-			if tmp != c.temporary || channels.IsPermanent(err) == c.temporary {
-				t.Fatalf("err %v: temporary=%v permanent=%v, want temporary=%v", err, tmp, channels.IsPermanent(err), c.temporary)
+			tmp := failure.Classify(err).Kind == failure.KindTemporary
+			if tmp != c.temporary || (failure.Classify(err).Kind == failure.KindPermanent) == c.temporary {
+				t.Fatalf("err %v: temporary=%v permanent=%v, want temporary=%v", err, tmp, failure.Classify(err).Kind == failure.KindPermanent, c.temporary)
 			}
 			if strings.Contains(err.Error(), openklant.DemoBSNEmail) {
 				t.Fatalf("error names the BSN: %v", err)
@@ -266,7 +266,7 @@ func TestResolvePeerFaults(t *testing.T) {
 			fake.Faults.Add(c.rule)
 			client := klant.NewClient(fake.BaseURL(), openklant.DefaultToken, httpclient.New(httpclient.Options{RetryMax: -1, Timeout: 50 * time.Millisecond}))
 			_, err := klant.NewResolver(klant.ResolverOptions{Klant: client}).Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, "")
-			if tmp, _ := channels.IsTemporary(err); !tmp {
+			if failure.Classify(err).Kind != failure.KindTemporary {
 				t.Fatalf("want a temporary error, got %v", err)
 			}
 		})
@@ -305,7 +305,7 @@ func TestResolveWrongToken(t *testing.T) {
 	fake.SeedDemo()
 	client := klant.NewClient(fake.BaseURL(), "wrong", httpclient.New(httpclient.Options{RetryMax: -1}))
 	_, err := klant.NewResolver(klant.ResolverOptions{Klant: client}).Resolve(context.Background(), inwoner(openklant.DemoBSNEmail), klant.Need{Digital: true}, "")
-	if err == nil || !channels.IsPermanent(err) || !strings.Contains(err.Error(), "401") {
+	if err == nil || failure.Classify(err).Kind != failure.KindPermanent || !strings.Contains(err.Error(), "401") {
 		t.Fatalf("want a permanent 401 error, got %v", err)
 	}
 }

@@ -14,8 +14,8 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -222,7 +222,7 @@ func compose(name string, a Adres) *event.PostalAddress {
 func (c *Client) get(ctx context.Context, op, path string, v any) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.o.BaseURL+path, nil)
 	if err != nil {
-		return channels.Permanent(fmt.Errorf("kvk: %s: %w", op, err))
+		return failure.Permanent("ongeldig-verzoek", fmt.Errorf("kvk: %s: %w", op, err))
 	}
 	req.Header.Set("apikey", c.o.APIKey)
 	req.Header.Set("Accept", "application/json")
@@ -232,12 +232,12 @@ func (c *Client) get(ctx context.Context, op, path string, v any) error {
 		for errors.As(err, &ue) && ue.Err != nil {
 			err = ue.Err
 		}
-		return channels.Temporary(fmt.Errorf("kvk: %s: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("kvk: %s: %w", op, err))
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return channels.Temporary(fmt.Errorf("kvk: %s: read body: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("kvk: %s: read body: %w", op, err))
 	}
 	if resp.StatusCode/100 != 2 {
 		var f struct {
@@ -252,15 +252,15 @@ func (c *Client) get(ctx context.Context, op, path string, v any) error {
 		}
 		switch {
 		case resp.StatusCode == http.StatusNotFound:
-			return channels.Permanent(fmt.Errorf("%w: %w", ErrNotFound, e))
+			return failure.Permanent("niet-gevonden", fmt.Errorf("%w: %w", ErrNotFound, e))
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			return channels.Temporary(e, httpclient.RetryAfter(resp))
+			return failure.RetryAfter(e, httpclient.RetryAfter(resp))
 		default:
-			return channels.Permanent(e)
+			return failure.Permanent("geweigerd", e)
 		}
 	}
 	if err := json.Unmarshal(raw, v); err != nil {
-		return channels.Temporary(fmt.Errorf("kvk: %s: decode: %w", op, err), 0)
+		return failure.Temporary(fmt.Errorf("kvk: %s: decode: %w", op, err))
 	}
 	return nil
 }

@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/kvk"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
@@ -74,8 +74,8 @@ func TestErrors(t *testing.T) {
 				fake.Faults.Add(fault.Rule{Status: tc.status})
 			}
 			_, err := c.PostalAddress(context.Background(), fakekvk.DemoKVK, "")
-			tmp, _ := channels.IsTemporary(err)
-			if err == nil || tmp != tc.temporary || channels.IsPermanent(err) == tc.temporary {
+			tmp := failure.Classify(err).Kind == failure.KindTemporary
+			if err == nil || tmp != tc.temporary || (failure.Classify(err).Kind == failure.KindPermanent) == tc.temporary {
 				t.Fatalf("%v: temporary=%v, want %v", err, tmp, tc.temporary)
 			}
 		})

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/internal/clock"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 )
 
@@ -97,9 +98,9 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 }
 
 // Get fetches rawURL (plus query, if any) and decodes the JSON answer into
-// out. Errors: *ForbiddenURLError (off the allow-list), *ConfigError
-// (401/403), *StatusError (other non-2xx; NotFound and IsTemporary classify
-// it), a temporary error for transport failures.
+// out. Errors: *ForbiddenURLError (off the allow-list), *AuthError
+// (401/403) as failure.Config, *StatusError (other non-2xx; NotFound finds
+// it), failure.Temporary for 5xx, 429, 408 and transport failures.
 func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out any) error {
 	root, err := c.allow.root(rawURL)
 	if err != nil {
@@ -130,16 +131,20 @@ func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out a
 		if ctx.Err() != nil {
 			return fmt.Errorf("zgw: get %s: %w", rawURL, err)
 		}
-		return temporary{fmt.Errorf("zgw: get %s: %w", rawURL, err)}
+		return failure.Temporary(fmt.Errorf("zgw: get %s: %w", rawURL, err))
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return &ConfigError{APIRoot: root, ClientID: c.apis[root].ClientID, Status: resp.StatusCode}
+		return failure.Config(&AuthError{APIRoot: root, ClientID: c.apis[root].ClientID, Status: resp.StatusCode})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		return &StatusError{Method: http.MethodGet, URL: rawURL, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
+		se := &StatusError{Method: http.MethodGet, URL: rawURL, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
+		if temporaryStatus(resp.StatusCode) {
+			return failure.Temporary(se)
+		}
+		return se
 	}
 	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
 		return fmt.Errorf("zgw: get %s: decode: %w", rawURL, err)

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/mijnservices/koerier/internal/failure"
 )
 
 // A peer on the allow-list that redirects elsewhere must not lead Koerier
@@ -48,8 +50,8 @@ func TestTokenConfigErrorNamesNoSecret(t *testing.T) {
 		t.Fatal(err)
 	}
 	err = c.Get(context.Background(), peer.URL+"/api/v2/objects/1", nil, &struct{}{})
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Status != 401 {
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Status != 401 || failure.Classify(err).Kind != failure.KindConfig {
 		t.Fatalf("err = %v", err)
 	}
 	if msg := err.Error(); strings.Contains(msg, "very-secret-token") {

@@ -66,11 +66,12 @@
 // # The rol race and other errors
 //
 // Open Zaak creates a zaak and its first status before the initiator rol
-// exists. Enrich then returns *RetryLater with the delay from
-// Config.RolBackoff[in.Attempt]; the router re-publishes the inbound with
-// Attempt+1 and acks the original. After the last delay it returns
-// *DeadLetter{Reason: "initiator-rol-ontbreekt"}. 401/403 is *ConfigError
-// (dead letter), 5xx/429/timeouts are IsTemporary.
+// exists. Enrich then returns failure.Later with reason
+// "initiator-rol-ontbreekt" and the delay from Config.RolBackoff[in.Attempt];
+// the router re-publishes the inbound with Attempt+1 and acks the original.
+// After the last delay it returns failure.DeadLetter with that reason.
+// 401/403 is failure.Config (dead letter), 5xx/429/timeouts are
+// failure.Temporary (see errors.go).
 //
 // # Taak state and reminders
 //
@@ -78,7 +79,7 @@
 // each taak (status, verloopdatum, a hash of the relevant fields, the
 // inbound id that produced it; never the BSN) is kept in Config.Cache
 // under "zgw:taak:<object URL>"; with Config.Claims set, one replica at
-// a time handles a given taak (the others get *RetryLater). Result.Timers lists reminder messages
+// a time handles a given taak (the others get failure.Later). Result.Timers lists reminder messages
 // (Source scheduler, DueAt, Timer) for an open taak with a verloopdatum;
 // the router publishes them with a bus delay and feeds them back to Enrich
 // when due. Timer ids are deterministic, so re-listing them is harmless.

@@ -29,7 +29,7 @@ type Config struct {
 	// Claims, when set, serialises the handling of one taak across
 	// replicas: a create and an update of the same object handled at once
 	// would both compare against the same last seen state. Pass the shared
-	// store. A taak that is busy elsewhere yields *RetryLater.
+	// store. A taak that is busy elsewhere yields failure.Later.
 	Claims store.Claims
 	// CatalogiTTL is how long catalogue objects are cached (default 1h).
 	CatalogiTTL time.Duration

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
@@ -201,23 +202,23 @@ func TestEnrichErrorClassification(t *testing.T) {
 		{"5xx is temporary", func(f *fixture) {
 			f.oz.Faults.Add(fault.Rule{PathPrefix: openzaak.PathStatussen, Status: http.StatusBadGateway})
 		}, func(t *testing.T, err error) {
-			if !IsTemporary(err) {
-				t.Fatalf("IsTemporary(%v) = false", err)
+			if k := failure.Classify(err).Kind; k != failure.KindTemporary {
+				t.Fatalf("Classify(%v) = %s, want temporary", err, k)
 			}
 		}},
 		{"timeout is temporary", func(f *fixture) {
 			f.oz.Faults.Add(fault.Rule{PathPrefix: openzaak.PathStatussen, Delay: time.Minute})
 		}, func(t *testing.T, err error) {
-			if !IsTemporary(err) {
-				t.Fatalf("IsTemporary(%v) = false", err)
+			if k := failure.Classify(err).Kind; k != failure.KindTemporary {
+				t.Fatalf("Classify(%v) = %s, want temporary", err, k)
 			}
 		}},
 		{"401 is a config error", func(f *fixture) {
 			f.oz.Faults.Add(fault.Rule{PathPrefix: openzaak.PathStatussen, Status: http.StatusUnauthorized})
 		}, func(t *testing.T, err error) {
-			var ce *ConfigError
-			if !errors.As(err, &ce) || ce.Status != 401 || ce.ClientID != testClientID || IsTemporary(err) {
-				t.Fatalf("err = %v, want a 401 *ConfigError", err)
+			var ae *AuthError
+			if !errors.As(err, &ae) || ae.Status != 401 || ae.ClientID != testClientID || failure.Classify(err).Kind != failure.KindConfig {
+				t.Fatalf("err = %v, want a 401 *AuthError classified as config", err)
 			}
 		}},
 	}
@@ -238,9 +239,9 @@ func TestEnrichWrongSecretIsConfigError(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.Enrich(context.Background(), statusInbound(f.oz.ZakenRoot()+"/statussen/"+openzaak.ExampleStatusUUID, f.demo.ZaakInwoner.URL))
-	var ce *ConfigError
-	if !errors.As(err, &ce) || ce.Status != http.StatusForbidden {
-		t.Fatalf("err = %v, want a 403 *ConfigError", err)
+	var ae *AuthError
+	if !errors.As(err, &ae) || ae.Status != http.StatusForbidden || failure.Classify(err).Kind != failure.KindConfig {
+		t.Fatalf("err = %v, want a 403 *AuthError classified as config", err)
 	}
 	if !strings.Contains(err.Error(), f.oz.ZakenRoot()) || strings.Contains(err.Error(), "wrong-secret") {
 		t.Fatalf("error %q must name the api root and not the secret", err)
@@ -256,15 +257,14 @@ func TestEnrichRolRace(t *testing.T) {
 	for attempt, want := range testBackoff {
 		in.Attempt = attempt
 		_, err := f.e.Enrich(context.Background(), in)
-		var rl *RetryLater
-		if !errors.As(err, &rl) || rl.After != want || rl.Reason != ReasonRolOntbreekt {
-			t.Fatalf("attempt %d: err = %v, want RetryLater after %s", attempt, err, want)
+		got := failure.Classify(err)
+		if got.Kind != failure.KindTemporary || got.RetryAfter != want || got.Reason != ReasonRolOntbreekt {
+			t.Fatalf("attempt %d: err = %v (%+v), want a temporary %s after %s", attempt, err, got, ReasonRolOntbreekt, want)
 		}
 	}
 	in.Attempt = len(testBackoff)
 	_, err := f.e.Enrich(context.Background(), in)
-	var dl *DeadLetter
-	if !errors.As(err, &dl) || dl.Reason != ReasonRolOntbreekt {
+	if got := failure.Classify(err); got.Kind != failure.KindDeadLetter || got.Reason != ReasonRolOntbreekt {
 		t.Fatalf("after the backoff list: err = %v, want DeadLetter %s", err, ReasonRolOntbreekt)
 	}
 	// The rol arrives: the next attempt succeeds.

@@ -1,65 +1,40 @@
 package zgw
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"net"
-	"time"
+	"net/http"
 )
 
-// How the enrich stage must treat an error from Enrich:
+// Enrich classifies its errors with the failure package, once, here:
 //
-//   - *RetryLater: re-publish the inbound message with a delay of After and
-//     Attempt+1, and ack the original (the rol race,
-//     or a taak another replica is handling). The Enricher already
-//     decided from in.Attempt that another try is worthwhile.
-//   - *DeadLetter and *ConfigError: dead-letter at once with Reason; a retry
-//     cannot help (the rol never came, or Koerier's credentials are wrong).
-//   - IsTemporary(err): the peer is down or slow (5xx, 429, timeout,
-//     connection refused); retry with backoff, then dead-letter.
-//   - anything else: a bug or a malformed peer answer; retry briefly, then
+//   - failure.Later with a Reason (ReasonRolOntbreekt, ReasonTaakBezet): the
+//     Enricher expected this and decided from in.Attempt that another try
+//     after the delay is worthwhile (the rol race, or a taak another replica
+//     is handling). The enrich stage re-publishes the inbound message with
+//     that delay and Attempt+1, and acks the original.
+//   - failure.DeadLetter (the rol never came) and failure.Config (a 401 or
+//     403: Koerier's credentials or autorisaties are wrong, an *AuthError):
+//     dead-letter at once; a retry cannot help.
+//   - failure.Temporary: the peer is down or slow (5xx, 429, 408, timeout,
+//     connection refused) or our store failed; retry with backoff, then
 //     dead-letter.
+//   - anything else: a bug or a malformed peer answer; dead-letter.
 //
 // A notification Koerier deliberately ignores (404 on the resource, a URL
 // off the allow-list, informeren false) is not an error: Result.Skipped
 // says why.
 
-// RetryLater asks the caller to try the same inbound message again after a
-// delay, without holding a worker.
-type RetryLater struct {
-	After  time.Duration
-	Reason string
-}
-
-func (e *RetryLater) Error() string {
-	return fmt.Sprintf("zgw: retry in %s: %s", e.After, e.Reason)
-}
-
-// DeadLetter says the message cannot be processed, ever; Reason is a short
-// machine-readable key such as ReasonRolOntbreekt.
-type DeadLetter struct {
-	Reason string
-	Detail string
-}
-
-func (e *DeadLetter) Error() string {
-	if e.Detail == "" {
-		return "zgw: " + e.Reason
-	}
-	return "zgw: " + e.Reason + ": " + e.Detail
-}
-
-// ConfigError is a 401 or 403 from a ZGW API: Koerier's client id, secret
+// AuthError is a 401 or 403 from a ZGW API: Koerier's client id, secret
 // or autorisaties are wrong. It names the API root and client id, never the
-// secret.
-type ConfigError struct {
+// secret. Client.Get returns it classified as failure.Config.
+type AuthError struct {
 	APIRoot  string
 	ClientID string
 	Status   int
 }
 
-func (e *ConfigError) Error() string {
+func (e *AuthError) Error() string {
 	if e.ClientID == "" {
 		return fmt.Sprintf("zgw: %s answered %d: check the api token configured for this api root", e.APIRoot, e.Status)
 	}
@@ -84,30 +59,9 @@ func NotFound(err error) bool {
 	return errors.As(err, &se) && (se.Status == 404 || se.Status == 410)
 }
 
-type temporary struct{ err error }
-
-func (t temporary) Error() string { return t.err.Error() }
-func (t temporary) Unwrap() error { return t.err }
-
-// IsTemporary reports whether err is worth retrying later: a 5xx or 429
-// from a peer, a timeout or a connection failure.
-func IsTemporary(err error) bool {
-	if err == nil {
-		return false
-	}
-	var t temporary
-	if errors.As(err, &t) {
-		return true
-	}
-	var se *StatusError
-	if errors.As(err, &se) {
-		return se.Status >= 500 || se.Status == 429 || se.Status == 408
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return true
-	}
-	var ne net.Error
-	return errors.As(err, &ne)
+// temporaryStatus reports whether a peer's status is worth retrying later.
+func temporaryStatus(status int) bool {
+	return status >= 500 || status == http.StatusTooManyRequests || status == http.StatusRequestTimeout
 }
 
 // Skip reasons in Result.Skipped and dead-letter reasons.

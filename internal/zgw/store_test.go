@@ -2,7 +2,6 @@ package zgw
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -11,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -78,9 +78,8 @@ func TestTaakBusyElsewhereIsRetried(t *testing.T) {
 	}
 	n := event.Notification{Kanaal: "objecten", Resource: "object", Actie: "create", ResourceURL: tw.url, Aanmaakdatum: w.now, Kenmerken: map[string]string{"objectType": exampleTaakType}}
 	_, err = w.e.Enrich(context.Background(), inbound(n))
-	var rl *RetryLater
-	if !errors.As(err, &rl) || rl.Reason != ReasonTaakBezet {
-		t.Fatalf("busy taak: err = %v, want RetryLater %s", err, ReasonTaakBezet)
+	if got := failure.Classify(err); got.Kind != failure.KindTemporary || got.Reason != ReasonTaakBezet || got.RetryAfter != taakBusyRetry {
+		t.Fatalf("busy taak: err = %v, want a temporary %s", err, ReasonTaakBezet)
 	}
 	if err := st.Release(context.Background(), "zgw:taak-lock:"+tw.url); err != nil {
 		t.Fatal(err)

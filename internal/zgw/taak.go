@@ -14,6 +14,7 @@ import (
 
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 )
 
 // ParsedTaak is a taak object normalised over the shapes found in the wild:
@@ -235,10 +236,10 @@ func (e *Enricher) objectNotified(ctx context.Context, in event.Inbound) (Result
 		lock := "zgw:taak-lock:" + n.ResourceURL
 		first, err := e.cfg.Claims.Claim(ctx, lock, taakLockTTL)
 		if err != nil {
-			return Result{}, temporary{fmt.Errorf("zgw: lock taak: %w", err)}
+			return Result{}, failure.Temporary(fmt.Errorf("zgw: lock taak: %w", err))
 		}
 		if !first {
-			return Result{}, &RetryLater{After: taakBusyRetry, Reason: ReasonTaakBezet}
+			return Result{}, failure.Later(ReasonTaakBezet, taakBusyRetry, fmt.Errorf("zgw: taak %s is being handled by another replica", n.ResourceURL))
 		}
 		// Released with a fresh context: the work is done or failed, and
 		// either way the next notification for this taak may go ahead.
@@ -263,7 +264,7 @@ func (e *Enricher) objectNotified(ctx context.Context, in event.Inbound) (Result
 	key := taakStateKey(obj.URL)
 	var prev *taakState
 	if b, ok, err := e.cache.Get(ctx, key); err != nil {
-		return Result{}, temporary{fmt.Errorf("zgw: read taak state: %w", err)}
+		return Result{}, failure.Temporary(fmt.Errorf("zgw: read taak state: %w", err))
 	} else if ok {
 		var s taakState
 		if json.Unmarshal(b, &s) == nil {
@@ -289,7 +290,7 @@ func (e *Enricher) objectNotified(ctx context.Context, in event.Inbound) (Result
 	}
 	if b, err := json.Marshal(cur); err == nil {
 		if err := e.cache.Set(ctx, key, b, e.cfg.TaakStateTTL); err != nil {
-			return Result{}, temporary{fmt.Errorf("zgw: write taak state: %w", err)}
+			return Result{}, failure.Temporary(fmt.Errorf("zgw: write taak state: %w", err))
 		}
 	}
 	if cur.Skipped != "" {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/failure"
 )
 
 // statusCreated handles kanaal zaken, resource status, actie create: the
@@ -171,8 +172,8 @@ func zakenRoot(resourceURL string) string {
 // subjects turns the zaak's rollen into subjects: every initiator, and as
 // separate subjects with their Role, every mede_initiator and gemachtigde.
 // No initiator yet is the ZGW race (the zaak and its first status are
-// created before the rol): a *RetryLater while the backoff list lasts, then
-// a *DeadLetter. Rollen without any identifier are dropped; when nothing is
+// created before the rol): a failure.Later while the backoff list lasts,
+// then a failure.DeadLetter. Rollen without any identifier are dropped; when nothing is
 // left the result is a skip.
 func (e *Enricher) subjects(ctx context.Context, in event.Inbound, zaakURL string) ([]event.Subject, *Result, error) {
 	rollen, err := List[Rol](ctx, e.client, zakenRoot(zaakURL)+"/rollen", url.Values{"zaak": {zaakURL}})
@@ -210,9 +211,9 @@ func (e *Enricher) subjects(ctx context.Context, in event.Inbound, zaakURL strin
 	}
 	if initiators == 0 {
 		if in.Attempt < len(e.cfg.RolBackoff) {
-			return nil, nil, &RetryLater{After: e.cfg.RolBackoff[in.Attempt], Reason: ReasonRolOntbreekt}
+			return nil, nil, failure.Later(ReasonRolOntbreekt, e.cfg.RolBackoff[in.Attempt], fmt.Errorf("zgw: zaak %s has no initiator rol yet (attempt %d)", zaakURL, in.Attempt+1))
 		}
-		return nil, nil, &DeadLetter{Reason: ReasonRolOntbreekt, Detail: fmt.Sprintf("zaak %s has no initiator rol after %d attempts", zaakURL, in.Attempt+1)}
+		return nil, nil, failure.DeadLetter(ReasonRolOntbreekt, fmt.Errorf("zgw: zaak %s has no initiator rol after %d attempts", zaakURL, in.Attempt+1))
 	}
 	if len(subjects) == 0 {
 		return nil, &Result{Skipped: ReasonRolZonderIdentificatie, Detail: fmt.Sprintf("zaak %s: %d rollen without bsn, kvk, rsin, vestigingsnummer or partij", zaakURL, zonderID)}, nil
