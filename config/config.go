@@ -571,6 +571,8 @@ func (c *Config) Warnings() []*Error {
 			out = append(out, c.problem(s.key, "still the %s placeholder of the example config: set a real secret (anyone who read the example knows this one)", ChangeMe))
 		}
 	}
+	// In the order of the file, like the errors.
+	slices.SortStableFunc(out, func(a, b *Error) int { return a.Line - b.Line })
 	return out
 }
 
