@@ -8,14 +8,14 @@
 package config
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
+	"maps"
 	"net/url"
 	"os"
 	"path/filepath"
-	"regexp"
+	"reflect"
+	"slices"
 	"strings"
 	"time"
 
@@ -42,6 +42,9 @@ type Config struct {
 
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
+
+	// lines maps key paths to their line in File (see Line).
+	lines map[string]int
 }
 
 // Server configures the HTTP listener and who may call it.
@@ -237,58 +240,36 @@ type Telemetry struct {
 	ServiceName string `yaml:"service_name"`
 }
 
-// Default returns a configuration that runs on the embedded backends.
+// Default returns a configuration that runs on the embedded backends. It is
+// the one place Koerier's defaults live: Load decodes a file over it, and the
+// packages' own defaults (used only when a package runs without config, as in
+// their unit tests) are kept equal to it by TestDefaultsMatchPackages.
 func Default() Config {
+	dur := func(d time.Duration) *time.Duration { return &d }
+	yes := true
 	return Config{
 		DataDir: "data",
 		Server:  Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
-		Bus: Bus{Backend: "sqlite", SQLite: BusSQLite{VisibilityTimeout: 2 * time.Minute, NackDelay: time.Second, PollInterval: 200 * time.Millisecond},
-			AMQP: AMQP{Prefetch: 16, ChannelPoolSize: 8}},
+		Bus: Bus{Backend: "sqlite",
+			SQLite: BusSQLite{VisibilityTimeout: 30 * time.Second, NackDelay: time.Second, PollInterval: 500 * time.Millisecond},
+			AMQP:   AMQP{Prefetch: 1, ChannelPoolSize: 8}},
 		Store: Store{Backend: "sqlite", Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "koerier:"}, LedgerRetention: 90 * 24 * time.Hour},
 		ZGW: ZGW{UserID: "koerier", UserRepresentation: "Koerier", ReminderDays: []int{3, 1},
 			RolBackoff: []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}, BesluitTrigger: "besluit",
 			CatalogiCacheTTL: time.Hour},
-		BRP:          BRP{APIKeyHeader: "X-API-KEY"},
-		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus"},
-		Rules:        Rules{Path: "config/rules.example.yaml"},
-		Pipeline:     Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute, TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
-		Telemetry:    Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
+		OpenKlant:    OpenKlant{CacheTTL: dur(5 * time.Minute)},
+		BRP:          BRP{APIKeyHeader: "X-API-KEY", CacheTTL: dur(5 * time.Minute)},
+		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus", CacheTTL: dur(24 * time.Hour)},
+		Notify:       Notify{ReferenceLookup: &yes},
+		Rules:        Rules{Path: "config/rules.example.yaml", WatchInterval: dur(5 * time.Second)},
+		Pipeline: Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute,
+			TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
+		Telemetry: Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
 	}
 }
 
-var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}`)
-
-// Expand replaces ${NAME} and ${NAME:-default} by the environment's value.
-// A ${NAME} without a default that is not set is an error naming the line,
-// so a missing secret fails at start-up instead of becoming an empty token.
-func Expand(file string, src []byte, lookup func(string) (string, bool)) ([]byte, error) {
-	var errs []error
-	lines := bytes.Split(src, []byte("\n"))
-	for i, line := range lines {
-		trimmed := bytes.TrimSpace(line)
-		if bytes.HasPrefix(trimmed, []byte("#")) {
-			continue // comments may document ${VARS} without setting them
-		}
-		lines[i] = envRef.ReplaceAllFunc(line, func(m []byte) []byte {
-			sub := envRef.FindSubmatch(m)
-			name := string(sub[1])
-			if v, ok := lookup(name); ok {
-				return []byte(v)
-			}
-			if bytes.Contains(m, []byte(":-")) {
-				return sub[2]
-			}
-			errs = append(errs, fmt.Errorf("%s:%d: environment variable %s is not set (hint: export it, or write ${%s:-default})", file, i+1, name, name))
-			return nil
-		})
-	}
-	return bytes.Join(lines, []byte("\n")), errors.Join(errs...)
-}
-
-var yamlLine = regexp.MustCompile(`line (\d+): `)
-
-// Load reads, expands and strictly decodes a config file over the defaults,
-// then validates it.
+// Load reads a config file, expands ${ENV} in its values, decodes it over
+// the defaults and validates it.
 func Load(path string) (Config, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -298,18 +279,33 @@ func Load(path string) (Config, error) {
 }
 
 // Parse is Load on bytes already read; file names the source in errors.
+//
+// The YAML is parsed first and ${NAME} / ${NAME:-default} are then replaced
+// inside each scalar value, so a secret may hold any character ("#", ": ",
+// quotes, newlines) without changing the document. Every problem is
+// reported as file:line: key path: message, in the order of the file.
 func Parse(file string, src []byte, lookup func(string) (string, bool)) (Config, error) {
-	cfg := Default()
-	expanded, err := Expand(file, src, lookup)
-	if err != nil {
-		return Config{}, err
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return Config{}, fmt.Errorf("%s: %w", file, err)
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(expanded))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return Config{}, yamlError(file, err)
+	w := &walker{file: file, lookup: lookup, lines: map[string]int{}}
+	if len(doc.Content) > 0 {
+		w.walk(&doc, reflect.TypeOf(Config{}), "")
+	}
+	if len(w.errs) > 0 {
+		return Config{}, errors.Join(w.errs...)
+	}
+	cfg := Default()
+	if len(doc.Content) > 0 {
+		if err := doc.Decode(&cfg); err != nil {
+			// The walk checked keys and scalar types; what is left is
+			// rare enough to pass on in yaml.v3's own words.
+			return Config{}, fmt.Errorf("%s: %w", file, err)
+		}
 	}
 	cfg.File = file
+	cfg.lines = w.lines
 	if err := Finish(&cfg); err != nil {
 		return Config{}, err
 	}
@@ -321,33 +317,6 @@ func Parse(file string, src []byte, lookup func(string) (string, bool)) (Config,
 func Finish(cfg *Config) error {
 	cfg.applyDerivedDefaults()
 	return cfg.Validate()
-}
-
-// yamlError rewrites yaml.v3's "yaml: line 12: field foo not found in type
-// config.Server" into "koerier.yaml:12: unknown key foo (in server)".
-func yamlError(file string, err error) error {
-	var te *yaml.TypeError
-	if errors.As(err, &te) {
-		var errs []error
-		for _, e := range te.Errors {
-			errs = append(errs, fmt.Errorf("%s", lineMsg(file, e)))
-		}
-		return errors.Join(errs...)
-	}
-	return fmt.Errorf("%s", lineMsg(file, strings.TrimPrefix(err.Error(), "yaml: ")))
-}
-
-func lineMsg(file, msg string) string {
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		msg = strings.Replace(msg, m[0], "", 1)
-		msg = strings.Replace(msg, "field ", "unknown key ", 1)
-		msg = strings.Replace(msg, " not found in type config.", " (not a key of ", 1)
-		if strings.Contains(msg, "(not a key of ") {
-			msg += "; check the spelling against config/koerier.example.yaml)"
-		}
-		return file + ":" + m[1] + ": " + msg
-	}
-	return file + ": " + msg
 }
 
 func (c *Config) applyDerivedDefaults() {
@@ -366,45 +335,80 @@ func (c *Config) applyDerivedDefaults() {
 	if c.Store.SQLitePath == "" {
 		c.Store.SQLitePath = filepath.Join(c.DataDir, "store.db")
 	}
+	// A Config built in code may leave the optional keys nil; they mean
+	// "not set", so they get the default (never a silent zero).
+	d := Default()
 	if c.OpenKlant.CacheTTL == nil {
-		d := 5 * time.Minute
-		c.OpenKlant.CacheTTL = &d
+		c.OpenKlant.CacheTTL = d.OpenKlant.CacheTTL
 	}
 	if c.BRP.CacheTTL == nil {
-		d := 5 * time.Minute
-		c.BRP.CacheTTL = &d
+		c.BRP.CacheTTL = d.BRP.CacheTTL
 	}
 	if c.Berichtenbox.CacheTTL == nil {
-		d := 24 * time.Hour
-		c.Berichtenbox.CacheTTL = &d
+		c.Berichtenbox.CacheTTL = d.Berichtenbox.CacheTTL
 	}
 	if c.Rules.WatchInterval == nil {
-		d := 5 * time.Second
-		c.Rules.WatchInterval = &d
+		c.Rules.WatchInterval = d.Rules.WatchInterval
 	}
 	if c.Notify.ReferenceLookup == nil {
-		t := true
-		c.Notify.ReferenceLookup = &t
-	}
-	if c.Pipeline.Concurrency <= 0 {
-		c.Pipeline.Concurrency = 1
+		c.Notify.ReferenceLookup = d.Notify.ReferenceLookup
 	}
 }
 
-// Validate checks values and cross-references; every problem is reported.
+// Line is the line of the file on which key (a path such as
+// "store.subject_key" or "server.admin_tokens[0]") or, when the file does
+// not set it, its nearest enclosing section starts; 0 when neither is in
+// the file.
+func (c *Config) Line(key string) int {
+	for key != "" {
+		if l, ok := c.lines[key]; ok {
+			return l
+		}
+		i := strings.LastIndexAny(key, ".[")
+		if i < 0 {
+			break
+		}
+		key = key[:i]
+	}
+	return 0
+}
+
+func (c *Config) problem(key, format string, args ...any) *Error {
+	return &Error{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
+}
+
+// Validate checks values and cross-references: everything serve needs from
+// the file itself, so that a mistake stops the start before the bus and the
+// store are opened. Every problem is reported, in a fixed order.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(key, format string, args ...any) {
-		errs = append(errs, fmt.Errorf("%s: %s: %s", c.File, key, fmt.Sprintf(format, args...)))
+		errs = append(errs, c.problem(key, format, args...))
 	}
 	switch c.Bus.Backend {
 	case "sqlite":
 	case "amqp":
 		if c.Bus.AMQP.URL == "" {
 			bad("bus.amqp.url", "required when bus.backend is amqp (e.g. amqp://guest:guest@127.0.0.1:5672/)")
+		} else if u, err := url.Parse(c.Bus.AMQP.URL); err != nil || (u.Scheme != "amqp" && u.Scheme != "amqps") || u.Host == "" {
+			bad("bus.amqp.url", "not an amqp:// or amqps:// URL with a host")
 		}
 	default:
 		bad("bus.backend", "%q is not a backend (hint: sqlite or amqp)", c.Bus.Backend)
+	}
+	positive := func(key string, d time.Duration, why string) {
+		if d <= 0 {
+			bad(key, "must be more than 0s (%s)", why)
+		}
+	}
+	positive("bus.sqlite.visibility_timeout", c.Bus.SQLite.VisibilityTimeout, "it bounds how long a crashed process delays redelivery")
+	positive("bus.sqlite.nack_delay", c.Bus.SQLite.NackDelay, "a retry needs a delay")
+	positive("bus.sqlite.poll_interval", c.Bus.SQLite.PollInterval, "subscribers must look for new messages")
+	if c.Bus.AMQP.Prefetch < 1 {
+		bad("bus.amqp.prefetch", "must be at least 1, got %d", c.Bus.AMQP.Prefetch)
+	}
+	if c.Bus.AMQP.ChannelPoolSize < 1 {
+		bad("bus.amqp.channel_pool_size", "must be at least 1, got %d", c.Bus.AMQP.ChannelPoolSize)
 	}
 	switch c.Store.Backend {
 	case "sqlite":
@@ -415,18 +419,30 @@ func (c *Config) Validate() error {
 	default:
 		bad("store.backend", "%q is not a backend (hint: sqlite or redis)", c.Store.Backend)
 	}
-	for key, v := range map[string]string{
-		"zgw.zaken": c.ZGW.Zaken, "zgw.catalogi": c.ZGW.Catalogi, "zgw.besluiten": c.ZGW.Besluiten,
-		"zgw.documenten": c.ZGW.Documenten, "zgw.objecten": c.ZGW.Objecten, "zgw.open_notificaties": c.ZGW.OpenNotificaties,
-		"openklant.url": c.OpenKlant.URL, "brp.url": c.BRP.URL, "kvk.url": c.KVK.URL, "notify.url": c.Notify.URL,
-		"berichtenbox.validatie_url": c.Berichtenbox.ValidatieURL, "server.public_url": c.Server.PublicURL,
-	} {
-		if v == "" {
+	if strings.TrimSpace(c.Store.SubjectKey) == "" {
+		bad("store.subject_key", "required: the secret for the keyed hash the ledger stores instead of a BSN (hint: subject_key: ${KOERIER_SUBJECT_KEY})")
+	}
+	positive("store.ledger_retention", c.Store.LedgerRetention, "keeping ledger records for ever is not supported")
+	if c.Server.MaxBodyBytes <= 0 {
+		bad("server.max_body_bytes", "must be more than 0, got %d", c.Server.MaxBodyBytes)
+	}
+	urls := []struct{ key, val string }{
+		{"server.public_url", c.Server.PublicURL},
+		{"zgw.zaken", c.ZGW.Zaken}, {"zgw.catalogi", c.ZGW.Catalogi}, {"zgw.besluiten", c.ZGW.Besluiten},
+		{"zgw.documenten", c.ZGW.Documenten}, {"zgw.objecten", c.ZGW.Objecten}, {"zgw.open_notificaties", c.ZGW.OpenNotificaties},
+		{"openklant.url", c.OpenKlant.URL}, {"brp.url", c.BRP.URL}, {"kvk.url", c.KVK.URL},
+		{"berichtenbox.validatie_url", c.Berichtenbox.ValidatieURL}, {"notify.url", c.Notify.URL},
+	}
+	for i, v := range c.ZGW.TaakObjecttypes {
+		urls = append(urls, struct{ key, val string }{fmt.Sprintf("zgw.taak_objecttypes[%d]", i), v})
+	}
+	for _, u := range urls {
+		if u.val == "" {
 			continue
 		}
-		u, err := url.Parse(v)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			bad(key, "%q is not an absolute http(s) URL", v)
+		p, err := url.Parse(u.val)
+		if err != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
+			bad(u.key, "%q is not an absolute http(s) URL", u.val)
 		}
 	}
 	if c.Berichtenbox.ValidatieURL != "" && c.Berichtenbox.BerichtleverancierCode == "" {
@@ -435,8 +451,19 @@ func (c *Config) Validate() error {
 	if c.Notify.URL != "" && c.Notify.APIKey == "" {
 		bad("notify.api_key", "required when notify.url is set (format {name}-{service_id}-{secret})")
 	}
-	if c.ZGW.Zaken != "" && (c.ZGW.ClientID == "" || c.ZGW.Secret == "") {
-		bad("zgw.client_id", "client_id and secret are required to call the ZGW APIs")
+	if c.OpenKlant.URL != "" && c.OpenKlant.Token == "" {
+		bad("openklant.token", "required when openklant.url is set")
+	}
+	if c.ZGW.Zaken != "" || c.ZGW.Catalogi != "" || c.ZGW.Besluiten != "" || c.ZGW.Documenten != "" {
+		if c.ZGW.ClientID == "" {
+			bad("zgw.client_id", "required to call the ZGW APIs (the JWT's iss and client_id)")
+		}
+		if c.ZGW.Secret == "" {
+			bad("zgw.secret", "required to call the ZGW APIs (signs the JWT)")
+		}
+	}
+	if c.ZGW.Objecten != "" && c.ZGW.ObjectenToken == "" {
+		bad("zgw.objecten_token", "required when zgw.objecten is set (Authorization: Token ...)")
 	}
 	switch c.ZGW.BesluitTrigger {
 	case "besluit", "besluitinformatieobject":
@@ -451,16 +478,52 @@ func (c *Config) Validate() error {
 	if len(c.ZGW.RolBackoff) == 0 {
 		bad("zgw.rol_backoff", "needs at least one delay (e.g. [30s, 2m, 10m, 30m])")
 	}
+	for i, d := range c.ZGW.RolBackoff {
+		positive(fmt.Sprintf("zgw.rol_backoff[%d]", i), d, "a re-queue needs a delay")
+	}
+	for i, k := range c.ZGW.Kanalen {
+		if k.Naam == "" {
+			bad(fmt.Sprintf("zgw.kanalen[%d].naam", i), "required (e.g. zaken)")
+		}
+	}
 	for i, tok := range c.Server.NotificatiesTokens {
 		if strings.TrimSpace(tok) == "" {
 			bad(fmt.Sprintf("server.notificaties_tokens[%d]", i), "empty token")
 		}
 	}
-	for src, tok := range c.Server.EventSources {
-		if strings.TrimSpace(tok) == "" {
+	for _, src := range slices.Sorted(maps.Keys(c.Server.EventSources)) {
+		if strings.TrimSpace(c.Server.EventSources[src]) == "" {
 			bad("server.event_sources."+src, "empty token")
 		}
 	}
+	for i, tok := range c.Server.AdminTokens {
+		if strings.TrimSpace(tok) == "" {
+			bad(fmt.Sprintf("server.admin_tokens[%d]", i), "empty token")
+		}
+	}
+	tls := []struct {
+		key string
+		t   TLS
+	}{{"brp.tls", c.BRP.TLS}, {"berichtenbox.tls", c.Berichtenbox.TLS}}
+	for _, x := range tls {
+		if (x.t.CertFile == "") != (x.t.KeyFile == "") {
+			bad(x.key, "cert_file and key_file go together")
+		}
+	}
+	if c.Pipeline.Concurrency < 1 {
+		bad("pipeline.concurrency", "must be at least 1, got %d", c.Pipeline.Concurrency)
+	}
+	if c.Pipeline.RetryMax < 1 {
+		// The router reads 0 as "use the default", so 0 cannot mean off.
+		bad("pipeline.retry_max", "must be at least 1, got %d (quick retries cannot be switched off; a temporary failure is also re-queued per temporary_backoff)", c.Pipeline.RetryMax)
+	}
+	if len(c.Pipeline.TemporaryBackoff) == 0 {
+		bad("pipeline.temporary_backoff", "needs at least one delay (e.g. [10s, 1m, 5m, 30m, 2h])")
+	}
+	for i, d := range c.Pipeline.TemporaryBackoff {
+		positive(fmt.Sprintf("pipeline.temporary_backoff[%d]", i), d, "a re-queue needs a delay")
+	}
+	positive("pipeline.delivery_lease", c.Pipeline.DeliveryLease, "another worker may take a delivery over only after it")
 	switch c.Telemetry.LogFormat {
 	case "json", "text":
 	default:
@@ -476,3 +539,42 @@ func (c *Config) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// Warnings are problems that do not stop Koerier but must not go unnoticed:
+// a secret still holding a change-me placeholder (as in
+// config/koerier.example.yaml) lets anyone who read the example in.
+func (c *Config) Warnings() []*Error {
+	secrets := []struct{ key, val string }{
+		{"store.subject_key", c.Store.SubjectKey},
+		{"store.redis.password", c.Store.Redis.Password},
+		{"bus.amqp.url", c.Bus.AMQP.URL},
+		{"zgw.secret", c.ZGW.Secret},
+		{"zgw.objecten_token", c.ZGW.ObjectenToken},
+		{"openklant.token", c.OpenKlant.Token},
+		{"brp.api_key", c.BRP.APIKey},
+		{"kvk.api_key", c.KVK.APIKey},
+		{"notify.api_key", c.Notify.APIKey},
+		{"notify.callback_token", c.Notify.CallbackToken},
+	}
+	for i, v := range c.Server.NotificatiesTokens {
+		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("server.notificaties_tokens[%d]", i), v})
+	}
+	for _, src := range slices.Sorted(maps.Keys(c.Server.EventSources)) {
+		secrets = append(secrets, struct{ key, val string }{"server.event_sources." + src, c.Server.EventSources[src]})
+	}
+	for i, v := range c.Server.AdminTokens {
+		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("server.admin_tokens[%d]", i), v})
+	}
+	var out []*Error
+	for _, s := range secrets {
+		if strings.Contains(strings.ToLower(s.val), ChangeMe) {
+			out = append(out, c.problem(s.key, "still the %s placeholder of the example config: set a real secret (anyone who read the example knows this one)", ChangeMe))
+		}
+	}
+	// In the order of the file, like the errors.
+	slices.SortStableFunc(out, func(a, b *Error) int { return a.Line - b.Line })
+	return out
+}
+
+// ChangeMe marks a placeholder secret in the example config.
+const ChangeMe = "change-me"

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -47,9 +48,23 @@ type Deps struct {
 	Now func() time.Time
 }
 
+// Defaults of Options, for a router used without config. config.Default()
+// holds the same values (config's TestDefaultsMatchPackages fails when they
+// drift).
+const (
+	DefaultConcurrency = 4
+	DefaultRetryMax    = 2
+	DefaultLeaseTTL    = 2 * time.Minute
+)
+
+// DefaultTemporaryBackoff is the re-queue schedule for temporary failures:
+// about 2.5 hours in all, enough to ride out a peer's maintenance window
+// before an operator has to replay from the dead letters.
+var DefaultTemporaryBackoff = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}
+
 // Options tune the pipeline.
 type Options struct {
-	// Concurrency is the number of handlers per stage (default 1).
+	// Concurrency is the number of handlers per stage (default 4).
 	Concurrency int
 	// RetryMax is the number of quick in-process retries of a temporary
 	// failure (default 2).
@@ -98,16 +113,16 @@ func New(d Deps, o Options) (*Router, error) {
 		d.Tracer = noop.NewTracerProvider().Tracer("koerier")
 	}
 	if o.Concurrency <= 0 {
-		o.Concurrency = 1
+		o.Concurrency = DefaultConcurrency
 	}
 	if o.RetryMax == 0 {
-		o.RetryMax = 2
+		o.RetryMax = DefaultRetryMax
 	}
 	if o.RetryInitial == 0 {
 		o.RetryInitial = 100 * time.Millisecond
 	}
 	if len(o.TemporaryBackoff) == 0 {
-		o.TemporaryBackoff = []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute}
+		o.TemporaryBackoff = slices.Clone(DefaultTemporaryBackoff)
 	}
 	if o.DeliveryStateTTL == 0 {
 		o.DeliveryStateTTL = 72 * time.Hour
@@ -116,7 +131,7 @@ func New(d Deps, o Options) (*Router, error) {
 		o.MarkerTTL = 7 * 24 * time.Hour
 	}
 	if o.LeaseTTL == 0 {
-		o.LeaseTTL = 2 * time.Minute
+		o.LeaseTTL = DefaultLeaseTTL
 	}
 	if len(o.SubjectKey) == 0 {
 		return nil, errors.New("router: a subject key is required (store.subject_key)")

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"os"
 	"os/signal"
 	"syscall"
@@ -28,6 +29,12 @@ SIGTERM stop it gracefully (nothing accepted is lost either way).`,
 				return err
 			}
 			log := telemetry.NewLogger(os.Stderr, cfg.Telemetry.LogFormat, cfg.Telemetry.LogLevel)
+			warnPlaceholders(log, cfg)
+			// Fail on what config check would find before the bus and
+			// the store are opened.
+			if _, errs := checkServe(cfg); len(errs) > 0 {
+				return errors.Join(errs...)
+			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			a, err := newApp(ctx, cfg, log, nil)

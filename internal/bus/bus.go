@@ -49,6 +49,18 @@ const (
 	BackendAMQP   = "amqp"
 )
 
+// Defaults of Options and SQLiteConfig, for a bus used without config.
+// config.Default() holds the same values (config's
+// TestDefaultsMatchPackages fails when they drift).
+const (
+	DefaultMaxDeliveries     = 10
+	DefaultNackDelay         = time.Second
+	DefaultVisibilityTimeout = 30 * time.Second
+	DefaultPollInterval      = 500 * time.Millisecond
+	DefaultPrefetch          = 1
+	DefaultChannelPoolSize   = 8
+)
+
 // Options selects and configures the backend. Zero values work: they give
 // the SQLite backend with its defaults, except that SQLitePath must be set.
 type Options struct {
@@ -115,7 +127,7 @@ func (o *Options) setDefaults() {
 		o.Backend = BackendSQLite
 	}
 	if o.MaxDeliveries == 0 {
-		o.MaxDeliveries = 10
+		o.MaxDeliveries = DefaultMaxDeliveries
 	}
 	if o.MaxDeliveries < 0 {
 		o.MaxDeliveries = 0
@@ -124,10 +136,10 @@ func (o *Options) setDefaults() {
 		o.DeadLetterTopic = DefaultDeadLetterTopic
 	}
 	if o.Prefetch <= 0 {
-		o.Prefetch = 1
+		o.Prefetch = DefaultPrefetch
 	}
 	if o.ChannelPoolSize <= 0 {
-		o.ChannelPoolSize = 8
+		o.ChannelPoolSize = DefaultChannelPoolSize
 	}
 	if len(o.DelayBuckets) == 0 {
 		o.DelayBuckets = DefaultDelayBuckets

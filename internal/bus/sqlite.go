@@ -49,13 +49,13 @@ type SQLiteConfig struct {
 
 func (c *SQLiteConfig) setDefaults() {
 	if c.VisibilityTimeout <= 0 {
-		c.VisibilityTimeout = 30 * time.Second
+		c.VisibilityTimeout = DefaultVisibilityTimeout
 	}
 	if c.NackDelay <= 0 {
-		c.NackDelay = time.Second
+		c.NackDelay = DefaultNackDelay
 	}
 	if c.PollInterval <= 0 {
-		c.PollInterval = 500 * time.Millisecond
+		c.PollInterval = DefaultPollInterval
 	}
 	if c.DeadLetterTopic == "" {
 		c.DeadLetterTopic = DefaultDeadLetterTopic

@@ -75,8 +75,12 @@ func (c *memCache) Delete(_ context.Context, key string) error {
 // getCatalogus fetches a catalogue object through the cache. Catalogue
 // objects (zaaktype, statustype, resultaattype, besluittype) change only
 // when a new version is published, so a TTL of an hour saves most GETs. A
-// cache failure is not fatal: the peer is asked instead.
+// cache failure is not fatal: the peer is asked instead. A TTL of 0 means
+// no cache (a store Set with TTL 0 would keep the entry for ever).
 func (e *Enricher) getCatalogus(ctx context.Context, rawURL string, out any) error {
+	if e.cfg.CatalogiTTL <= 0 {
+		return e.client.Get(ctx, rawURL, nil, out)
+	}
 	key := "zgw:catalogi:" + rawURL
 	if b, ok, err := e.cache.Get(ctx, key); err == nil && ok {
 		if json.Unmarshal(b, out) == nil {

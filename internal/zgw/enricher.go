@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -31,10 +32,11 @@ type Config struct {
 	// would both compare against the same last seen state. Pass the shared
 	// store. A taak that is busy elsewhere yields failure.Later.
 	Claims store.Claims
-	// CatalogiTTL is how long catalogue objects are cached (default 1h).
+	// CatalogiTTL is how long catalogue objects are cached; 0 means no
+	// cache (config applies DefaultCatalogiTTL when the key is unset).
 	CatalogiTTL time.Duration
 	// RolBackoff is the delay before each re-try when the initiator rol of a
-	// zaak does not exist yet (default 30s, 2m, 10m, 30m). After the last
+	// zaak does not exist yet (default DefaultRolBackoff). After the last
 	// one the message is dead-lettered with ReasonRolOntbreekt.
 	RolBackoff []time.Duration
 	// BesluitTrigger is the notification that makes besluit.genomen:
@@ -71,6 +73,14 @@ type Result struct {
 	Timers []event.Inbound
 }
 
+// Defaults for Config. config.Default() holds the same values (config's
+// TestDefaultsMatchPackages fails when they drift).
+const DefaultCatalogiTTL = time.Hour
+
+// DefaultRolBackoff gives Open Zaak about 40 minutes to create the
+// initiator rol after the status.
+var DefaultRolBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+
 // Enricher turns inbound notifications into typed events.
 type Enricher struct {
 	cfg    Config
@@ -84,11 +94,11 @@ func New(cfg Config) (*Enricher, error) {
 	if cfg.Now == nil {
 		cfg.Now = clock.System
 	}
-	if cfg.CatalogiTTL == 0 {
-		cfg.CatalogiTTL = time.Hour
+	if cfg.CatalogiTTL < 0 {
+		return nil, fmt.Errorf("zgw: catalogi cache TTL %s is negative", cfg.CatalogiTTL)
 	}
 	if cfg.RolBackoff == nil {
-		cfg.RolBackoff = []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}
+		cfg.RolBackoff = slices.Clone(DefaultRolBackoff)
 	}
 	if cfg.BesluitTrigger == "" {
 		cfg.BesluitTrigger = BesluitTriggerBesluit
