@@ -224,6 +224,8 @@ func TestHelmChartGuards(t *testing.T) {
 		{"unknown backend", map[string]any{"bus": map[string]any{"backend": "kafka"}}, false, "/bus/backend"},
 		{"unknown backend, schema skipped", map[string]any{"bus": map[string]any{"backend": "kafka"}}, true, "is not amqp or sqlite"},
 		{"unknown store, schema skipped", map[string]any{"store": map[string]any{"backend": "etcd"}}, true, "is not redis or sqlite"},
+		{"autoscaling minimum above maximum", map[string]any{"autoscaling": map[string]any{"enabled": true,
+			"minReplicas": 4, "maxReplicas": 3}}, false, "autoscaling.minReplicas 4 is above autoscaling.maxReplicas 3"},
 		{"service monitor without secret", map[string]any{"serviceMonitor": map[string]any{"enabled": true},
 			"existingSecret": ""}, false, "serviceMonitor needs existingSecret"},
 		{"one replica on sqlite", map[string]any{"replicaCount": 1, "bus": map[string]any{"backend": "sqlite"},
@@ -284,8 +286,15 @@ func TestHelmValuesSchema(t *testing.T) {
 		{"env name not KOERIER_", map[string]any{"env": map[string]any{"koerier_log_level": "debug"}}, "koerier_log_level"},
 		{"watch interval in words", map[string]any{"rules": map[string]any{"watchInterval": "10 seconds"}}, "/rules/watchInterval"},
 		{"autoscaling as a string", map[string]any{"autoscaling": map[string]any{"enabled": "yes"}}, "/autoscaling/enabled"},
+		// Without additionalProperties: false a misspelt key was ignored
+		// and its default used.
+		{"misspelt key", map[string]any{"replicacount": 1}, "replicacount"},
+		{"misspelt nested key", map[string]any{"autoscaling": map[string]any{"enable": true}}, "enable"},
 		{"one embedded replica", map[string]any{"replicaCount": 1, "bus": map[string]any{"backend": "sqlite"},
 			"store": map[string]any{"backend": "sqlite"}}, ""},
+		{"watch interval as a Go duration", map[string]any{"rules": map[string]any{"watchInterval": "1m30s"}}, ""},
+		{"reload off", map[string]any{"rules": map[string]any{"watchInterval": "0s"}}, ""},
+		{"globals from a parent chart", map[string]any{"global": map[string]any{"imageRegistry": "r.example"}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -335,5 +344,47 @@ func TestHelmChartMisspeltFieldFails(t *testing.T) {
 				t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
 			}
 		})
+	}
+}
+
+// Values read from a file, as `helm install -f` reads them: helm decodes
+// every number as a float64, which the chart must still write as the
+// number the operator wrote.
+func TestHelmChartValuesFile(t *testing.T) {
+	vals, err := chartutil.ReadValues([]byte(`
+env:
+  KOERIER_CONCURRENCY: 16
+  KOERIER_BIG: 10000000
+  KOERIER_RATIO: 0.5
+  KOERIER_FLAG: true
+  KOERIER_LOG_LEVEL: debug
+terminationGracePeriodSeconds: 120
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := renderChart(t, vals, renderOpts{})
+	if err != nil {
+		t.Fatalf("does not render: %v", err)
+	}
+	var dep *appsv1.Deployment
+	for _, o := range r.objects {
+		if d, ok := o.(*appsv1.Deployment); ok {
+			dep = d
+		}
+	}
+	env := map[string]string{}
+	for _, e := range dep.Spec.Template.Spec.Containers[0].Env {
+		env[e.Name] = e.Value
+	}
+	want := map[string]string{"KOERIER_CONCURRENCY": "16", "KOERIER_BIG": "10000000", "KOERIER_RATIO": "0.5",
+		"KOERIER_FLAG": "true", "KOERIER_LOG_LEVEL": "debug", "KOERIER_REDIS_ADDR": "redis-master:6379"}
+	for k, v := range want {
+		if env[k] != v {
+			t.Errorf("env %s = %q, want %q", k, env[k], v)
+		}
+	}
+	if g := *dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g != 120 {
+		t.Errorf("terminationGracePeriodSeconds = %d, want 120", g)
 	}
 }
