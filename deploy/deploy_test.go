@@ -1,8 +1,14 @@
-// Package deploy holds no code: its test checks the deployment files that
-// cannot be run here (no Docker engine, no helm) for what can be checked
-// without them: they parse, the scaled config loads, the Helm copy of it has
-// not drifted, RabbitMQ definitions do not fight the bus's queue
-// declarations, and the dashboard asks for metrics Koerier exports.
+// Package deploy holds no code: its tests check the deployment files with
+// the real tools' code where it is a Go library (helm's engine, the
+// Kubernetes API types) and, where it is not (Docker, RabbitMQ, Grafana),
+// for what can be checked without them: they parse, the scaled config
+// loads, the Helm copy of it has not drifted, RabbitMQ definitions do not
+// fight the bus's queue declarations, and the dashboard asks for metrics
+// Koerier exports.
+//
+// It is a module of its own (deploy/go.mod) so that helm's and Kubernetes'
+// large dependency tree stays out of the router's go.mod and builds; run it
+// with `cd deploy && go test ./...`.
 package deploy
 
 import (

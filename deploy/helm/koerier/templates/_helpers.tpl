@@ -52,4 +52,7 @@ and store and split the work. Refuse to render instead.
 {{- if and .Values.autoscaling.enabled (not $shared) -}}
 {{- fail "autoscaling.enabled needs bus.backend=amqp and store.backend=redis: the sqlite backends are for one replica" -}}
 {{- end -}}
+{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
+{{- fail (printf "autoscaling.minReplicas %d is above autoscaling.maxReplicas %d" (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) -}}
+{{- end -}}
 {{- end -}}
