@@ -234,7 +234,7 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time) (*
 		// A failed send goes back to the bus instead, and the next attempt
 		// first looks the delivery's reference up at Notify.
 		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
-			notifynl.WithClock(now), notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
+			notifynl.WithClock(clock.Or(now)), notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
 		if err != nil {
 			return nil, err
 		}

@@ -137,7 +137,7 @@ func checkServe(cfg config.Config) (*rules.RuleSet, []error) {
 	if _, err := buildResolver(cfg, nil, log); err != nil {
 		at("openklant", err)
 	}
-	if _, err := buildChannels(cfg, log); err != nil {
+	if _, err := buildChannels(cfg, log, nil); err != nil {
 		at("notify", err)
 	}
 	return rs, errs
