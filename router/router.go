@@ -27,7 +27,6 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
-	"github.com/mijnservices/koerier/rules"
 )
 
 // Deps are the parts the pipeline is built from.
@@ -39,7 +38,7 @@ type Deps struct {
 	Rules      RuleSource
 	Recipients RecipientResolver
 	// Timing applies group windows and throttles; nil disables both.
-	Timing   *rules.Timing
+	Timing   *Timing
 	Channels *channels.Registry
 	Logger   *slog.Logger
 	Tracer   trace.Tracer

@@ -119,7 +119,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 	a.router, err = router.New(router.Deps{
 		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
 		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg,
-		Timing: &rules.Timing{Grouper: &rules.Grouper{Cache: a.store, Now: now}, Throttler: &rules.Throttler{Claims: a.store, Cache: a.store, Now: now}},
+		Timing: &router.Timing{Grouper: &router.Grouper{Cache: a.store, Now: now}, Throttler: &router.Throttler{Claims: a.store, Cache: a.store, Now: now}},
 		Logger: log, Now: now, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
 	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,
 		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})

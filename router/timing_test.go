@@ -1,4 +1,4 @@
-package rules
+package router
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/rules"
 )
 
 // stepClock is an injected clock that tests move by hand.
@@ -138,7 +139,7 @@ func testThrottle(t *testing.T, c *stepClock, s store.Store) {
 	ctx := context.Background()
 	// The clock starts at 10:00 in Amsterdam.
 	th := &Throttler{Claims: s, Cache: s, Now: c.Now}
-	limit := Throttle{Max: 2, Period: 24 * time.Hour}
+	limit := rules.Throttle{Max: 2, Period: 24 * time.Hour}
 	steps := []struct {
 		after time.Duration
 		event string
@@ -167,7 +168,7 @@ func testThrottle(t *testing.T, c *stepClock, s store.Store) {
 
 func TestTimingApply(t *testing.T) {
 	ctx := context.Background()
-	rs, err := Load("../config/rules.example.yaml")
+	rs, err := rules.Load("../config/rules.example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +180,7 @@ func TestTimingApply(t *testing.T) {
 
 	// statuswijziging has the default group window of 2m.
 	ev := &event.Event{ID: "s1", Type: event.TypeZaakStatusGewijzigd, OccurredAt: c.Now(), Zaak: zaak, Statustype: &event.Statustype{Informeren: true}}
-	in := Input{Event: ev, Recipient: r, Subject: r.Subject, Now: c.Now()}
+	in := rules.Input{Event: ev, Recipient: r, Subject: r.Subject, Now: c.Now()}
 	m := rs.Match(in)
 	d := m.Expand(r)
 	if err := timing.Apply(ctx, m, &d, ev, "ref-1"); err != nil {
@@ -192,7 +193,7 @@ func TestTimingApply(t *testing.T) {
 	// taak-gewijzigd is throttled to one a day.
 	for i, want := range []bool{false, true} {
 		ev := &event.Event{ID: "t" + string(rune('1'+i)), Type: event.TypeTaakGewijzigd, Taak: &event.Taak{Status: "open"}}
-		in := Input{Event: ev, Recipient: r, Subject: event.Subject{Role: "taak", Kind: "inwoner"}, Now: c.Now()}
+		in := rules.Input{Event: ev, Recipient: r, Subject: event.Subject{Role: "taak", Kind: "inwoner"}, Now: c.Now()}
 		m := rs.Match(in)
 		d := m.Expand(r)
 		if err := timing.Apply(ctx, m, &d, ev, "ref-1"); err != nil {

@@ -1,4 +1,4 @@
-package rules
+package router
 
 import (
 	"context"
@@ -12,7 +12,12 @@ import (
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/rules"
 )
+
+// Group windows and throttles keep state in the store, so they live in the
+// router, not in rules: rules decide from an event and a recipient alone,
+// and the route stage applies the state-bound parts of a decision here.
 
 // Grouper implements group_window: events about one zaak for one recipient
 // within the window become one message, with the latest status. The route
@@ -78,7 +83,7 @@ func (g *Grouper) Hold(ctx context.Context, recipientRef, zaakURL, eventID strin
 	// Keep the state beyond the window, so that a deliver stage that runs a
 	// little late still finds which event is the latest.
 	if err := g.Cache.Set(ctx, key, b, st.Until.Sub(now)+max(window, 10*time.Minute)); err != nil {
-		return time.Time{}, fmt.Errorf("rules: group window: %w", err)
+		return time.Time{}, fmt.Errorf("group window: %w", err)
 	}
 	return st.Until, nil
 }
@@ -98,7 +103,7 @@ func (g *Grouper) get(ctx context.Context, key string) (groupState, bool, error)
 	var st groupState
 	b, found, err := g.Cache.Get(ctx, key)
 	if err != nil {
-		return st, false, fmt.Errorf("rules: group window: %w", err)
+		return st, false, fmt.Errorf("group window: %w", err)
 	}
 	if !found {
 		return st, false, nil
@@ -125,7 +130,7 @@ type Throttler struct {
 }
 
 // Allow reports whether eventID may send message to recipientRef under t.
-func (th *Throttler) Allow(ctx context.Context, recipientRef, message, eventID string, t Throttle) (bool, error) {
+func (th *Throttler) Allow(ctx context.Context, recipientRef, message, eventID string, t rules.Throttle) (bool, error) {
 	if t.Max <= 0 || t.Period <= 0 {
 		return true, nil
 	}
@@ -140,7 +145,7 @@ func (th *Throttler) Allow(ctx context.Context, recipientRef, message, eventID s
 	seenKey := base + ":event:" + eventID
 	if th.Cache != nil {
 		if _, seen, err := th.Cache.Get(ctx, seenKey); err != nil {
-			return false, fmt.Errorf("rules: throttle: %w", err)
+			return false, fmt.Errorf("throttle: %w", err)
 		} else if seen {
 			return true, nil
 		}
@@ -148,12 +153,12 @@ func (th *Throttler) Allow(ctx context.Context, recipientRef, message, eventID s
 	for i := 0; i < t.Max; i++ {
 		first, err := th.Claims.Claim(ctx, fmt.Sprintf("%s:%d:%d", base, bucket, i), t.Period+time.Hour)
 		if err != nil {
-			return false, fmt.Errorf("rules: throttle: %w", err)
+			return false, fmt.Errorf("throttle: %w", err)
 		}
 		if first {
 			if th.Cache != nil {
 				if err := th.Cache.Set(ctx, seenKey, []byte{1}, t.Period+time.Hour); err != nil {
-					return false, fmt.Errorf("rules: throttle: %w", err)
+					return false, fmt.Errorf("throttle: %w", err)
 				}
 			}
 			return true, nil
@@ -172,7 +177,7 @@ type Timing struct {
 
 // Apply throttles and groups d in place. recipientRef identifies the
 // recipient without personal data (a keyed hash of the BSN or KVK).
-func (t *Timing) Apply(ctx context.Context, m *Match, d *event.Decision, ev *event.Event, recipientRef string) error {
+func (t *Timing) Apply(ctx context.Context, m *rules.Match, d *event.Decision, ev *event.Event, recipientRef string) error {
 	if d.Skip || m.Rule == nil {
 		return nil
 	}
