@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
@@ -296,7 +297,7 @@ func TestClockSkewRefused(t *testing.T) {
 
 // A retried request must carry a freshly minted token, not the first one.
 func TestRetryMintsFreshToken(t *testing.T) {
-	base := time.Now()
+	base := clock.System() // the fake Notify's clock
 	var calls atomic.Int64
 	clock := func() time.Time { return base.Add(time.Duration(calls.Add(1)) * time.Second) }
 	f := newFake(t, nil)

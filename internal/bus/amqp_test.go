@@ -13,6 +13,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/ThreeDotsLabs/watermill/pubsub/tests"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 const testAMQPURL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -217,7 +219,7 @@ func TestAMQPDelayedDelivery(t *testing.T) {
 		if !ok {
 			t.Fatalf("unexpected message %s", got.UUID)
 		}
-		if now := time.Now(); now.Before(nb) {
+		if now := clock.System(); now.Before(nb) {
 			t.Errorf("message %s delivered %s before its due time", got.UUID, nb.Sub(now))
 		}
 		delete(due, got.UUID)

@@ -10,6 +10,8 @@ import (
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
 	amqp "github.com/rabbitmq/amqp091-go"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 func newTestSQLiteBus(t testing.TB, o Options) *Bus {
@@ -87,8 +89,8 @@ func TestBusDelayAndDeadLetter(t *testing.T) {
 			}
 			second := receive(t, msgs)
 			second.Ack()
-			if second.UUID != "late" || time.Now().Before(nb) {
-				t.Fatalf("got %s at %s, want late not before %s", second.UUID, time.Now(), nb)
+			if second.UUID != "late" || clock.System().Before(nb) {
+				t.Fatalf("got %s at %s, want late not before %s", second.UUID, clock.System(), nb)
 			}
 		})
 		t.Run(be.name+"/dead letter after MaxDeliveries", func(t *testing.T) {

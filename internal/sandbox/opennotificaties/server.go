@@ -31,6 +31,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/google/uuid"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
@@ -93,6 +94,9 @@ type Server struct {
 	// NoCallbackAuthCheck switches off the unauthenticated probe, as
 	// Open Notificaties' TEST_CALLBACK_AUTH=False does.
 	NoCallbackAuthCheck bool
+	// Now is the fake's clock for a JWT's iat and delivery times (default
+	// clock.System).
+	Now func() time.Time
 	// RetryBackoff is the wait before each retry of a delivery that did not
 	// get a 204 (Open Notificaties retries with exponential backoff); nil
 	// delivers once.
@@ -242,7 +246,7 @@ func (s *Server) authenticated(next http.Handler) http.Handler {
 				return nil, fmt.Errorf("unknown client_id")
 			}
 			return []byte(secret), nil
-		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuedAt())
+		}, jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuedAt(), jwt.WithTimeFunc(clock.Or(s.Now)))
 		if err != nil {
 			problem(w, http.StatusForbidden, "permission_denied", "Je hebt geen toestemming om deze actie uit te voeren.", nil)
 			return
@@ -534,7 +538,7 @@ func (s *Server) deliver(ctx context.Context, n event.Notification, body []byte)
 }
 
 func (s *Server) post(ctx context.Context, a Abonnement, body []byte, attempt int) Delivery {
-	d := Delivery{Abonnement: a.URL, Callback: a.CallbackURL, Attempt: attempt, At: time.Now().UTC()}
+	d := Delivery{Abonnement: a.URL, Callback: a.CallbackURL, Attempt: attempt, At: clock.Or(s.Now)().UTC()}
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, a.CallbackURL, bytes.NewReader(body))
 	if err == nil {
 		req.Header.Set("Content-Type", "application/json")

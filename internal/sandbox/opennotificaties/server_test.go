@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/zgw"
@@ -67,7 +68,7 @@ func newFake(t *testing.T) (*Server, string) {
 
 func token(t *testing.T, secret string) string {
 	t.Helper()
-	tok, err := zgw.Credentials{ClientID: "koerier", Secret: secret}.Token(time.Now())
+	tok, err := zgw.Credentials{ClientID: "koerier", Secret: secret}.Token(clock.System()) // the fake's clock
 	if err != nil {
 		t.Fatal(err)
 	}

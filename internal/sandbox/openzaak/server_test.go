@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 const secret = "fake-test-secret-fake-test-secret-0123"
@@ -15,7 +17,7 @@ const secret = "fake-test-secret-fake-test-secret-0123"
 func token(t *testing.T, clientID, key string) string {
 	t.Helper()
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims{
-		"iss": clientID, "iat": time.Now().Unix(), "client_id": clientID, "user_id": clientID, "user_representation": "test",
+		"iss": clientID, "iat": clock.System().Unix(), "client_id": clientID, "user_id": clientID, "user_representation": "test",
 	}).SignedString([]byte(key))
 	if err != nil {
 		t.Fatal(err)
