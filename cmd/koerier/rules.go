@@ -5,10 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/rules"
 )
@@ -47,8 +50,23 @@ func loadRules(w io.Writer, path string) (*rules.RuleSet, error) {
 	return rs, nil
 }
 
+// installedChannels reads which channels the installation configured in
+// the Koerier config file at path (the channels serve would register).
+func installedChannels(path string) (func(string) bool, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	reg, err := buildChannels(cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		return nil, fmt.Errorf("channels in %s: %w", path, err)
+	}
+	return func(ch string) bool { _, ok := reg.Get(ch); return ok }, nil
+}
+
 func newRulesCheckCmd() *cobra.Command {
 	var strict bool
+	var configPath string
 	cmd := &cobra.Command{
 		Use:   "check PATH",
 		Short: "Check a rule file or folder: exit 0, or print every error with file:line:column and exit 1",
@@ -59,17 +77,29 @@ func newRulesCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			warnings := len(rs.Warnings())
 			for _, w := range rs.Warnings() {
 				fmt.Fprintln(out, "warning:", w)
 			}
-			fmt.Fprintf(out, "%s: %d rules, %d messages, %d warning(s)\n", args[0], len(rs.Rules()), len(rs.Messages()), len(rs.Warnings()))
-			if strict && len(rs.Warnings()) > 0 {
-				return fmt.Errorf("rules in %s: %d warning(s) with --strict", args[0], len(rs.Warnings()))
+			if configPath != "" {
+				has, err := installedChannels(configPath)
+				if err != nil {
+					return err
+				}
+				for _, g := range rs.PlanGaps(has) {
+					fmt.Fprintln(out, "warning:", g)
+					warnings++
+				}
+			}
+			fmt.Fprintf(out, "%s: %d rules, %d messages, %d warning(s)\n", args[0], len(rs.Rules()), len(rs.Messages()), warnings)
+			if strict && warnings > 0 {
+				return fmt.Errorf("rules in %s: %d warning(s) with --strict", args[0], warnings)
 			}
 			return nil
 		},
 	}
 	cmd.Flags().BoolVar(&strict, "strict", false, "treat warnings as errors (exit 1)")
+	cmd.Flags().StringVar(&configPath, "config", "", "Koerier config file: also warn about every rule plan this installation cannot deliver")
 	return cmd
 }
 
@@ -132,7 +162,7 @@ func newRulesTestCmd() *cobra.Command {
 }
 
 func newRulesExplainCmd() *cobra.Command {
-	var eventPath, recipientPath, role, nowText string
+	var eventPath, recipientPath, role, nowText, configPath string
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "explain PATH --event FILE [--recipient FILE]",
@@ -155,7 +185,13 @@ func newRulesExplainCmd() *cobra.Command {
 					return err
 				}
 			}
-			now := time.Now()
+			var has func(string) bool
+			if configPath != "" {
+				if has, err = installedChannels(configPath); err != nil {
+					return err
+				}
+			}
+			now := clock.System()
 			if nowText != "" {
 				if now, err = time.Parse(time.RFC3339, nowText); err != nil {
 					return fmt.Errorf("--now %q is not an RFC 3339 time like 2026-01-05T22:30:00+01:00", nowText)
@@ -179,6 +215,11 @@ func newRulesExplainCmd() *cobra.Command {
 				}
 				in := rules.Input{Event: &ev, Recipient: rcpt, Subject: s, Now: now}
 				ds := rs.DecideAll(in)
+				if has != nil {
+					for i := range ds {
+						rules.Restrict(&ds[i], has)
+					}
+				}
 				all = append(all, ds...)
 				if !asJSON {
 					fmt.Fprintf(out, "== %s (%s)\n", orDash(s.Role), s.Kind)
@@ -190,6 +231,9 @@ func newRulesExplainCmd() *cobra.Command {
 				enc.SetIndent("", "  ")
 				return enc.Encode(all)
 			}
+			if has == nil {
+				fmt.Fprintln(out, "(no --config given: every channel counts as configured; with --config the plan is trimmed to the channels this installation has)")
+			}
 			if rcpt == nil {
 				fmt.Fprintln(out, "(no --recipient given: the plan is expanded for a recipient of whom nothing is known)")
 			}
@@ -200,6 +244,7 @@ func newRulesExplainCmd() *cobra.Command {
 	cmd.Flags().StringVar(&recipientPath, "recipient", "", "recipient facts, JSON or YAML")
 	cmd.Flags().StringVar(&role, "role", "", "only the subject with this rol (initiator, gemachtigde, ...)")
 	cmd.Flags().StringVar(&nowText, "now", "", "decision time (RFC 3339), default now")
+	cmd.Flags().StringVar(&configPath, "config", "", "Koerier config file: trim the plan to the channels this installation has, as the router does")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the decisions as JSON")
 	_ = cmd.MarkFlagRequired("event")
 	return cmd
@@ -224,6 +269,8 @@ func printDecisions(w io.Writer, ds []event.Decision) {
 			fmt.Fprintln(w, "  "+line)
 		}
 		switch {
+		case d.Undeliverable:
+			fmt.Fprintf(w, "  => ONBEZORGBAAR: %s\n", d.Reason)
 		case d.Skip:
 			fmt.Fprintf(w, "  => niets versturen: %s\n", d.Reason)
 		default:

@@ -47,6 +47,12 @@ func TestRulesCommands(t *testing.T) {
 		{"explain", []string{"rules", "explain", example, "--event", "../../rules/testdata/events/status-gewijzigd.json", "--recipient", "../../rules/testdata/events/recipient-sms-zonder-telefoon.json", "--now", "2026-01-05T12:00:00+01:00"},
 			false, []string{"== initiator (inwoner)", `Regel "statuswijziging"`, "voorkeur overgeslagen", "=> regel statuswijziging, bericht zaak-status (nld), plan [email print]"}},
 		{"explain needs an event", []string{"rules", "explain", example}, true, nil},
+		{"check with the installation's channels", []string{"rules", "check", example, "--config", "../../config/koerier.example.yaml"}, false,
+			[]string{`regel "besluit-formeel" (inwoner): geen enkel kanaal van het plan [berichtenbox, print]`, "nooit bezorgd",
+				`regel "zaak-ontvangen" (inwoner): berichtenbox, print zijn in deze installatie niet geconfigureerd en vervallen; over blijft [voorkeur, email, sms]`}},
+		{"check --strict fails on a plan the installation cannot deliver", []string{"rules", "check", example, "--strict", "--config", "../../config/koerier.example.yaml"}, true, nil},
+		{"explain trims the plan to the installation", []string{"rules", "explain", example, "--config", "../../config/koerier.example.yaml", "--event", "../../rules/testdata/events/status-gewijzigd.json", "--recipient", "../../rules/testdata/events/recipient-sms-zonder-telefoon.json", "--now", "2026-01-05T12:00:00+01:00"},
+			false, []string{"print vervalt: dit kanaal is in deze installatie niet geconfigureerd.", "plan [email]"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -304,9 +304,13 @@ type Decision struct {
 	Skipped []ChannelSkip `json:"skipped,omitempty"`
 	// Skip is true when nothing is sent for this event (a skip rule, no
 	// matching rule, no channel left); Reason says why.
-	Skip        bool     `json:"skip,omitempty"`
-	Reason      string   `json:"reason,omitempty"`
-	Explanation []string `json:"explanation,omitempty"`
+	Skip   bool   `json:"skip,omitempty"`
+	Reason string `json:"reason,omitempty"`
+	// Undeliverable is set with Skip when the rule did ask for a message
+	// but none of its channels is configured in this installation: not a
+	// deliberate skip, but something an admin must fix.
+	Undeliverable bool     `json:"undeliverable,omitempty"`
+	Explanation   []string `json:"explanation,omitempty"`
 	// HoldUntil delays sending (quiet hours, group window); zero means now.
 	HoldUntil time.Time `json:"holdUntil,omitempty"`
 	// Grouped is true when a group window applies: when the hold ends, only
