@@ -20,6 +20,7 @@ import (
 	"github.com/mijnservices/koerier/internal/bus"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/telemetry"
+	"github.com/mijnservices/koerier/router"
 )
 
 func init() { register(newDeadletterCmd) }
@@ -38,8 +39,8 @@ const deadLetterIdle = 2 * time.Second
 var droppedOnReplay = []string{
 	middleware.ReasonForPoisonedKey, middleware.PoisonedTopicKey, middleware.PoisonedHandlerKey, middleware.PoisonedSubscriberKey,
 	bus.MetaDeadLetterReason, bus.MetaDeadLetterTopic, bus.MetaDeliveryAttempt, bus.MetaNotBefore,
-	"koerier_retries", // the RabbitMQ bus's nack counter
-	"koerier_attempt", // the router's re-queue counter: a replay gets the full backoff again
+	bus.MetaRetries,    // the RabbitMQ bus's nack counter
+	router.MetaAttempt, // the router's re-queue counter: a replay gets the full backoff again
 }
 
 func newDeadletterCmd() *cobra.Command {

@@ -19,6 +19,7 @@ import (
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+	"github.com/mijnservices/koerier/router"
 )
 
 func listed(t *testing.T, h *harness) []deadLetter {
@@ -156,10 +157,10 @@ func TestReplayMessage(t *testing.T) {
 		{"poisoned by the router", message.Metadata{
 			middleware.ReasonForPoisonedKey: "channel-error: email: 403", middleware.PoisonedTopicKey: "koerier.deliveries.email",
 			middleware.PoisonedHandlerKey: "deliver-email-0", middleware.PoisonedSubscriberKey: "sub",
-			bus.MetaDeliveryAttempt: "1", "koerier_attempt": "2", "traceparent": "00-abc-def-01"}, "1"},
+			bus.MetaDeliveryAttempt: "1", router.MetaAttempt: "2", "traceparent": "00-abc-def-01"}, "1"},
 		{"dead-lettered by the bus, replayed before", message.Metadata{
 			bus.MetaDeadLetterTopic: "koerier.events", bus.MetaDeadLetterReason: "delivered 10 times without an ack",
-			bus.MetaNotBefore: "2026-01-01T00:00:00Z", "koerier_retries": "9", "x-first-death-queue": "koerier.events",
+			bus.MetaNotBefore: "2026-01-01T00:00:00Z", bus.MetaRetries: "9", "x-first-death-queue": "koerier.events",
 			metaReplayed: "2", "traceparent": "00-abc-def-01"}, "3"},
 	}
 	for _, tt := range tests {

@@ -108,22 +108,6 @@ type subjectLedger interface {
 	BySubject(ctx context.Context, ref string) ([]store.Record, error)
 }
 
-// ledgerSubjectRef is the keyed hash the router records for s. It must
-// equal router.(*Router).subjectRef: the same kinds, ids and order.
-func ledgerSubjectRef(key []byte, s event.Subject) string {
-	switch {
-	case s.BSN != "":
-		return store.SubjectRef(key, "bsn", s.BSN)
-	case s.KVK != "":
-		return store.SubjectRef(key, "kvk", s.KVK+"/"+s.Vestigingsnummer)
-	case s.RSIN != "":
-		return store.SubjectRef(key, "rsin", s.RSIN)
-	case s.PartijURL != "":
-		return store.SubjectRef(key, "partij", s.PartijURL)
-	}
-	return ""
-}
-
 // openStore opens the configured store as newApp does.
 func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
 	if cfg.Store.Backend == "" || cfg.Store.Backend == store.BackendSQLite {
@@ -180,7 +164,7 @@ func queryTrail(ctx context.Context, st store.Store, key []byte, q trailQuery) (
 		if len(key) == 0 {
 			return nil, "", errors.New("store.subject_key is not set, so no record can be found by subject")
 		}
-		recs, err := bs.BySubject(ctx, ledgerSubjectRef(key, q.Subject))
+		recs, err := bs.BySubject(ctx, store.SubjectRefOf(key, q.Subject))
 		return recs, describeSubject(q.Subject), err
 	default:
 		recs, err := st.Recent(ctx, q.Recent)

@@ -156,25 +156,3 @@ func TestTrailArguments(t *testing.T) {
 		}
 	}
 }
-
-func TestLedgerSubjectRef(t *testing.T) {
-	key := []byte("k")
-	tests := []struct {
-		s        event.Subject
-		kind, id string
-	}{
-		{event.Subject{BSN: "999993653", KVK: "69599084"}, "bsn", "999993653"},
-		{event.Subject{KVK: "69599084"}, "kvk", "69599084/"},
-		{event.Subject{KVK: "69599084", Vestigingsnummer: "000012345678"}, "kvk", "69599084/000012345678"},
-		{event.Subject{RSIN: "002220647"}, "rsin", "002220647"},
-		{event.Subject{PartijURL: "https://klant.example/partijen/1"}, "partij", "https://klant.example/partijen/1"},
-	}
-	for _, tt := range tests {
-		if got, want := ledgerSubjectRef(key, tt.s), store.SubjectRef(key, tt.kind, tt.id); got != want {
-			t.Errorf("ledgerSubjectRef(%+v) = %s, want SubjectRef(%q, %q) = %s", tt.s, got, tt.kind, tt.id, want)
-		}
-	}
-	if ledgerSubjectRef(key, event.Subject{}) != "" {
-		t.Error("an empty subject has a ref")
-	}
-}
