@@ -11,6 +11,7 @@ import (
 
 	"github.com/mijnservices/koerier/channels/notifynl"
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/zgw"
 	"github.com/mijnservices/koerier/rules"
@@ -131,13 +132,13 @@ func checkServe(cfg config.Config) (*rules.RuleSet, []error) {
 	}
 	// What the checks above do not cover, the constructors do.
 	log := slog.New(slog.DiscardHandler)
-	if _, err := zgw.New(zgwConfig(cfg, nil, log)); err != nil {
+	if _, err := zgw.New(app.ZGWConfig(cfg, nil, log)); err != nil {
 		at("zgw", err)
 	}
-	if _, err := buildResolver(cfg, nil, log); err != nil {
+	if _, err := app.Resolver(cfg, nil, log); err != nil {
 		at("openklant", err)
 	}
-	if _, err := buildChannels(cfg, log, nil); err != nil {
+	if _, err := app.Channels(cfg, log, nil); err != nil {
 		at("notify", err)
 	}
 	return rs, errs

@@ -24,7 +24,7 @@ import (
 // configuration, as an operator would beside the running router.
 func runCLI(t *testing.T, h *harness, args ...string) (string, error) {
 	t.Helper()
-	raw, err := yaml.Marshal(h.app.cfg)
+	raw, err := yaml.Marshal(h.app.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func runCLI(t *testing.T, h *harness, args ...string) (string, error) {
 func runTrailText(t *testing.T, h *harness, q trailQuery) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := runTrail(context.Background(), &buf, h.app.cfg, q); err != nil {
+	if err := runTrail(context.Background(), &buf, h.app.Config(), q); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
