@@ -33,7 +33,7 @@ SIGTERM stop it gracefully (nothing accepted is lost either way).`,
 			warnPlaceholders(log, cfg)
 			// Fail on what config check would find before the bus and
 			// the store are opened.
-			if _, errs := checkServe(cfg); len(errs) > 0 {
+			if _, errs := app.Check(cfg); len(errs) > 0 {
 				return errors.Join(errs...)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
