@@ -98,6 +98,13 @@ func (p *parser) fieldTemplate(name string, k, v *yaml.Node, what string) (*fiel
 			"%s.%s is not a valid template: %s", what, name, cleanTemplateError(err))
 		return nil, false
 	}
+	// {{ define }}, {{ template }} and {{ block }} would write text that the
+	// link escaping below does not see; one value needs none of them.
+	if len(tmpl.Templates()) > 1 || hasTemplateCall(tmpl.Tree.Root) {
+		p.errf(v, "write the value in one piece; use {{ if }} to choose between texts",
+			"%s.%s uses define, template or block, which personalisation does not support", what, name)
+		return nil, false
+	}
 	if bad := namesBSN(tmpl.Tree.Root); bad != "" {
 		p.errf(v, "templates cannot see the BSN, and a message never needs it: link with the zaak or taak uuid instead",
 			"%s.%s names %q: templates have no access to the BSN", what, name, bad)
@@ -179,6 +186,31 @@ func namesBSN(n parse.Node) string {
 	}
 	walk(n)
 	return found
+}
+
+func hasTemplateCall(list *parse.ListNode) bool {
+	if list == nil {
+		return false
+	}
+	for _, n := range list.Nodes {
+		switch x := n.(type) {
+		case *parse.TemplateNode:
+			return true
+		case *parse.IfNode:
+			if hasTemplateCall(x.List) || hasTemplateCall(x.ElseList) {
+				return true
+			}
+		case *parse.RangeNode:
+			if hasTemplateCall(x.List) || hasTemplateCall(x.ElseList) {
+				return true
+			}
+		case *parse.WithNode:
+			if hasTemplateCall(x.List) || hasTemplateCall(x.ElseList) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // linkState tracks, while walking a link template in order, whether

@@ -132,6 +132,7 @@ func TestPersonalisationCheckErrors(t *testing.T) {
 		{"an API URL as link", `      zaak_link: "{{ .zaak.url }}"`, `host "zaken.gemeente.example" staat niet in link_hosts`},
 		{"does not parse", `      x: "{{ .zaak.uuid "`, "regels.yaml:11:10: personalisation.x is not a valid template"},
 		{"unknown function", `      x: "{{ .zaak.uuid | printf }}"`, "regels.yaml:11:10: personalisation x does not render"},
+		{"nested templates", `      x_link: 'https://mijn.gemeente.nl/{{ define "t" }}?a=b{{ end }}{{ template "t" }}'`, "uses define, template or block"},
 		{"bad name", `      Portaal-Link: "x"`, `regels.yaml:11:7: personalisation name "Portaal-Link" in personalisation is not a placeholder name`},
 		{"unknown kind-like key is a name", `      inwoners: {a: b}`, "regels.yaml:11:17: personalisation.inwoners must be a single value"},
 	}
