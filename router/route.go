@@ -132,7 +132,7 @@ func (r *Router) newDelivery(ev *event.Event, rcp event.Recipient, dec event.Dec
 		InboundID:       ev.InboundID,
 		Decision:        dec,
 		Recipient:       rcp,
-		Personalisation: personalisation(ev, rcp),
+		Personalisation: personalisation(ev, rcp, dec.Personalisation),
 		CreatedAt:       r.d.Now().UTC(),
 	}
 	if ev.Zaak != nil {
@@ -201,9 +201,12 @@ var personalisationKeys = []string{"naam", "gebeurtenis", "zaak_identificatie", 
 	"taak_titel", "taak_formulier", "taak_verloopdatum"}
 
 // personalisation is what templates may use. It holds only what the
-// message needs to say; the BSN is never part of it.
-func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
-	p := make(map[string]string, len(personalisationKeys)+len(ev.Personalisation))
+// message needs to say; the BSN is never part of it. The values the rules
+// rendered for the decision (links to the right portal, see
+// rules/personalisation.go) come last and win over the fixed keys and the
+// event's own personalisation.
+func personalisation(ev *event.Event, rcp event.Recipient, fromRules map[string]string) map[string]string {
+	p := make(map[string]string, len(personalisationKeys)+len(ev.Personalisation)+len(fromRules))
 	for _, k := range personalisationKeys {
 		p[k] = ""
 	}
@@ -233,6 +236,9 @@ func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
 		if p[k] == "" {
 			p[k] = v
 		}
+	}
+	for k, v := range fromRules {
+		p[k] = v
 	}
 	return p
 }

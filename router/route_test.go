@@ -37,11 +37,16 @@ func TestDeliveryIDIsStableAndCarriesNoPersonalData(t *testing.T) {
 func TestPersonalisationHasEveryKey(t *testing.T) {
 	ev := &event.Event{Type: event.TypeTaakToegewezen, Taak: &event.Taak{Titel: "Formulier invullen"},
 		Personalisation: map[string]string{"extra": "x", "taak_titel": "ignored"}}
-	p := personalisation(ev, event.Recipient{Name: "Jan Jansen", Subject: event.Subject{BSN: "999993653"}})
+	p := personalisation(ev, event.Recipient{Name: "Jan Jansen", Subject: event.Subject{BSN: "999993653"}},
+		map[string]string{"portaal_link": "https://mijn.gemeente.nl/taken/1", "taak_formulier": "https://formulieren.gemeente.nl/f/1"})
 	for _, k := range personalisationKeys {
 		if _, ok := p[k]; !ok {
 			t.Errorf("personalisation lacks %q", k)
 		}
+	}
+	// The rules' rendered values come on top, and win over a fixed key.
+	if p["portaal_link"] != "https://mijn.gemeente.nl/taken/1" || p["taak_formulier"] != "https://formulieren.gemeente.nl/f/1" {
+		t.Fatalf("rule personalisation not applied: %v", p)
 	}
 	if p["taak_titel"] != "Formulier invullen" || p["extra"] != "x" || p["naam"] != "Jan Jansen" {
 		t.Fatalf("personalisation = %v", p)

@@ -42,6 +42,9 @@ type Expect struct {
 	// Skipped lists channels that must be skipped (with any reason).
 	Skipped   []string   `yaml:"skipped"`
 	HoldUntil *time.Time `yaml:"hold_until"`
+	// Personalisation holds rendered personalisation values the decision
+	// must carry; "" asserts that the value is empty (e.g. a refused link).
+	Personalisation map[string]string `yaml:"personalisation"`
 }
 
 // CaseResult is the outcome of one case; Diffs is empty when it passed.
@@ -178,7 +181,7 @@ func (p *parser) expectations(n *yaml.Node) ([]Expect, bool) {
 	var out []Expect
 	for _, it := range items {
 		var e Expect
-		if !p.mapping(it, "expect", []string{"rule", "message", "language", "plan", "skip", "reason", "skipped", "hold_until"}, func(string, *yaml.Node, *yaml.Node) {}) {
+		if !p.mapping(it, "expect", []string{"rule", "message", "language", "plan", "skip", "reason", "skipped", "hold_until", "personalisation"}, func(string, *yaml.Node, *yaml.Node) {}) {
 			return nil, false
 		}
 		if err := it.Decode(&e); err != nil {
@@ -287,6 +290,15 @@ func diff(e Expect, d event.Decision) []string {
 	for _, ch := range e.Skipped {
 		if !containsSkip(d.Skipped, ch) {
 			out = append(out, fmt.Sprintf("%-10s want %s skipped, but it was not", "skipped:", ch))
+		}
+	}
+	for _, name := range sortedKeys(e.Personalisation) {
+		got, ok := d.Personalisation[name]
+		switch {
+		case !ok:
+			out = append(out, fmt.Sprintf("%-10s want %s = %q, but the decision has no %s", "personalisation:", name, e.Personalisation[name], name))
+		case got != e.Personalisation[name]:
+			out = append(out, fmt.Sprintf("%-10s want %s = %q, got %q", "personalisation:", name, e.Personalisation[name], got))
 		}
 	}
 	if e.HoldUntil != nil && !e.HoldUntil.Equal(d.HoldUntil) {

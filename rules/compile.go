@@ -50,7 +50,7 @@ var shorthandOrder = []string{"event", "zaaktype", "statustype", "resultaat", "b
 
 var vertrouwelijkheden = []string{"openbaar", "beperkt_openbaar", "intern", "zaakvertrouwelijk", "vertrouwelijk", "confidentieel", "geheim", "zeer_geheim"}
 
-var ruleKeys = []string{"name", "description", "match", "when", "skip", "reason", "message", "channels", "recipients", "continue", "quiet_hours", "group_window", "throttle"}
+var ruleKeys = []string{"name", "description", "match", "when", "skip", "reason", "message", "channels", "recipients", "continue", "quiet_hours", "group_window", "throttle", "personalisation"}
 
 type compiler struct {
 	rs   *RuleSet
@@ -78,6 +78,19 @@ func (c *compiler) compile(files []*parsedFile) {
 		},
 		recipients: []string{event.RoleInitiator, event.RoleTaak},
 		quietHours: map[string]window{},
+	}
+	var hostsAt *Pos
+	for _, f := range files {
+		if f.linkHosts == nil {
+			continue
+		}
+		if hostsAt != nil {
+			f.p.errf(f.linkHosts, "keep link_hosts in one file of the folder, next to defaults", "link_hosts are already set in %s", hostsAt)
+			continue
+		}
+		pos := f.p.pos(f.linkHosts)
+		hostsAt = &pos
+		rs.linkHosts, _ = f.p.parseLinkHosts(f.linkHosts)
 	}
 	var defaultsAt *Pos
 	for _, f := range files {
@@ -127,6 +140,11 @@ func (c *compiler) compile(files []*parsedFile) {
 			rs.rules = append(rs.rules, r)
 		}
 	}
+	var templates []*fieldTemplate
+	for _, f := range files {
+		templates = append(templates, f.p.templates...)
+	}
+	c.checkPersonalisation(templates)
 	if len(*c.errs) == 0 && len(rs.rules) == 0 {
 		name := ""
 		if len(rs.files) > 0 {
@@ -138,8 +156,10 @@ func (c *compiler) compile(files []*parsedFile) {
 
 func (c *compiler) parseDefaults(p *parser, n *yaml.Node) {
 	d := &c.rs.defaults
-	p.mapping(n, "defaults", []string{"channels", "recipients", "quiet_hours", "group_window", "throttle"}, func(key string, _, v *yaml.Node) {
+	p.mapping(n, "defaults", []string{"channels", "recipients", "quiet_hours", "group_window", "throttle", "personalisation"}, func(key string, _, v *yaml.Node) {
 		switch key {
+		case "personalisation":
+			d.personalisation, _ = p.parsePersonalisation(v, "defaults.personalisation")
 		case "channels":
 			if pl, ok := p.plans(v, "defaults.channels"); ok {
 				for k, plan := range pl {
@@ -198,6 +218,7 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 	r.Throttle = d.throttle
 	recips := d.recipients
 	var nameNode, messageNode, whenNode, matchNode *yaml.Node
+	var personal personalisationLevel
 	var hasChannels, hasSkip bool
 	errsBefore := len(*c.errs)
 	ok := p.mapping(n, "a rule", ruleKeys, func(key string, k, v *yaml.Node) {
@@ -243,6 +264,8 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 			r.GroupWindow, _ = p.duration(v, "group_window")
 		case "throttle":
 			r.Throttle, _ = p.throttle(v, "throttle")
+		case "personalisation":
+			personal, _ = p.parsePersonalisation(v, "personalisation")
 		}
 	})
 	if !ok {
@@ -334,6 +357,23 @@ func (c *compiler) parseRule(p *parser, n *yaml.Node) *Rule {
 		r.program = prog
 	}
 
+	if !r.Skip && r.Message != "" {
+		levels := []personalisationLevel{d.personalisation}
+		if m, ok := c.rs.messages[r.Message]; ok {
+			levels = append(levels, m.personalisation)
+		}
+		levels = append(levels, personal)
+		for _, kind := range knownKinds {
+			if tpls := effectivePersonalisation(kind, levels...); tpls != nil {
+				if r.personalisation == nil {
+					r.personalisation = map[string]map[string]*fieldTemplate{}
+				}
+				r.personalisation[kind] = tpls
+			}
+		}
+	} else if personal.all != nil && (len(personal.all) > 0 || len(personal.kind) > 0) && r.Skip {
+		p.errf(n, "a skip rule sends nothing; remove personalisation", "rule %s has both skip: true and personalisation", label)
+	}
 	if !r.Skip && r.Message != "" {
 		// After an error in this rule (a misspelt channels key, an unknown
 		// channel) its plan is not what the admin meant, so checking

@@ -59,6 +59,9 @@ type Match struct {
 	kind        string
 	now         time.Time
 	explanation []string
+	// env is the environment the rule matched in, kept only when the rule
+	// has personalisation templates to render at Expand.
+	env *Env
 	// owns is set while explanation's spare capacity belongs to this match
 	// alone, so that the first Expand can append in place instead of
 	// copying; later Expands (contactpersonen) copy.
@@ -130,6 +133,10 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 		}
 		m.Plan = r.Plans[kind]
 		m.Need = needOf(m.Plan)
+		if r.personalisation[kind] != nil {
+			e := *env
+			m.env = &e
+		}
 		if r.Continue {
 			// Later matches append to lines; this one must not share them.
 			m.explanation = lines[:len(lines):len(lines)]
@@ -317,6 +324,11 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 	}
 	d.Plan = plan
 	d.Explanation = append(d.Explanation, planLine(plan))
+	if m.env != nil {
+		var lines []string
+		d.Personalisation, lines = m.rs.renderPersonalisation(rule.personalisation[kind], m.env)
+		d.Explanation = append(d.Explanation, lines...)
+	}
 	if w, ok := rule.QuietHours[plan[0]]; ok {
 		if until := holdUntil(w, m.now); !until.IsZero() {
 			d.HoldUntil = until

@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"strings"
 	"time"
 
 	"github.com/mijnservices/koerier/internal/event"
@@ -38,8 +39,10 @@ type EventEnv struct {
 
 // ZaakEnv is `zaak`; Bekend is false when the event has no zaak.
 type ZaakEnv struct {
-	Bekend                      bool   `expr:"bekend"`
-	URL                         string `expr:"url"`
+	Bekend bool   `expr:"bekend"`
+	URL    string `expr:"url"`
+	// UUID is the last segment of url: what a portal puts in its link.
+	UUID                        string `expr:"uuid"`
 	Identificatie               string `expr:"identificatie"`
 	Omschrijving                string `expr:"omschrijving"`
 	Vertrouwelijkheidaanduiding string `expr:"vertrouwelijkheidaanduiding"`
@@ -98,6 +101,7 @@ type BesluitEnv struct {
 type TaakEnv struct {
 	Bekend       bool      `expr:"bekend"`
 	URL          string    `expr:"url"`
+	UUID         string    `expr:"uuid"` // the object's uuid, the last segment of url
 	Titel        string    `expr:"titel"`
 	Status       string    `expr:"status"`
 	Soort        string    `expr:"soort"`
@@ -139,7 +143,7 @@ func newEnv(env *Env, in *Input) {
 	if ev := in.Event; ev != nil {
 		env.Event = EventEnv{Type: ev.Type, ID: ev.ID, Source: ev.Source, OccurredAt: ev.OccurredAt, Personalisation: ev.Personalisation}
 		if z := ev.Zaak; z != nil {
-			env.Zaak = ZaakEnv{true, z.URL, z.Identificatie, z.Omschrijving, z.Vertrouwelijkheidaanduiding, z.Registratiedatum, z.Einddatum, z.Bronorganisatie}
+			env.Zaak = ZaakEnv{true, z.URL, lastSegment(z.URL), z.Identificatie, z.Omschrijving, z.Vertrouwelijkheidaanduiding, z.Registratiedatum, z.Einddatum, z.Bronorganisatie}
 		}
 		if z := ev.Zaaktype; z != nil {
 			env.Zaaktype = ZaaktypeEnv{true, z.URL, z.Identificatie, z.Omschrijving}
@@ -157,7 +161,7 @@ func newEnv(env *Env, in *Input) {
 			env.Besluit = BesluitEnv{true, b.URL, b.Identificatie, b.Datum, b.Ingangsdatum, b.Toelichting, b.BesluittypeURL, b.BesluittypeOmschrijving}
 		}
 		if t := ev.Taak; t != nil {
-			env.Taak = TaakEnv{true, t.URL, t.Titel, t.Status, t.Soort, t.Verloopdatum, t.ZaakURL, t.FormulierURL, t.Herinnering}
+			env.Taak = TaakEnv{true, t.URL, lastSegment(t.URL), t.Titel, t.Status, t.Soort, t.Verloopdatum, t.ZaakURL, t.FormulierURL, t.Herinnering}
 		}
 		if d := ev.Document; d != nil {
 			env.Document = DocumentEnv{true, d.URL, d.Titel}
@@ -204,4 +208,14 @@ func recipientKind(in *Input) string {
 		return event.KindBedrijf
 	}
 	return event.KindInwoner
+}
+
+// lastSegment is the last path segment of a resource URL, which in the ZGW
+// and Objecten APIs is the object's uuid.
+func lastSegment(u string) string {
+	u = strings.TrimRight(u, "/")
+	if i := strings.LastIndexByte(u, '/'); i >= 0 {
+		return u[i+1:]
+	}
+	return u
 }

@@ -130,12 +130,17 @@ type parsedFile struct {
 	defaults *yaml.Node
 	messages *yaml.Node
 	rules    *yaml.Node
+	// linkHosts is the top-level link_hosts list.
+	linkHosts *yaml.Node
 }
 
 type parser struct {
 	file  string
 	errs  *Errors
 	lines []string
+	// templates collects every personalisation template parsed, for the
+	// compiler to render with sample data.
+	templates []*fieldTemplate
 }
 
 // blockIndent is the indentation of a line (1-based), to place errors
@@ -187,8 +192,10 @@ func (p *parser) parseFile(data []byte) *parsedFile {
 	if root.Kind == yaml.ScalarNode && root.Tag == "!!null" {
 		return f
 	}
-	p.mapping(root, "the file", []string{"version", "defaults", "messages", "rules"}, func(key string, k, v *yaml.Node) {
+	p.mapping(root, "the file", []string{"version", "link_hosts", "defaults", "messages", "rules"}, func(key string, k, v *yaml.Node) {
 		switch key {
+		case "link_hosts":
+			f.linkHosts = v
 		case "version":
 			f.version = v
 		case "defaults":
@@ -537,6 +544,8 @@ func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 		switch {
 		case key == "description":
 			p.str(cv, "description")
+		case key == "personalisation":
+			m.personalisation, _ = p.parsePersonalisation(cv, "messages."+name+".personalisation")
 		case contains(sendChannels, key):
 			if t, ok := p.template(key, cv, "messages."+name+"."+key); ok {
 				m.Variants[defaultLanguage][key] = t

@@ -53,6 +53,8 @@ type RuleSet struct {
 	rules    []*Rule
 	warnings Errors
 	index    ruleIndex
+	// linkHosts are the hosts a personalisation link may point to.
+	linkHosts linkHosts
 }
 
 type defaults struct {
@@ -61,6 +63,8 @@ type defaults struct {
 	quietHours  map[string]window
 	groupWindow time.Duration
 	throttle    *Throttle
+	// personalisation is the defaults level of personalisation templates.
+	personalisation personalisationLevel
 }
 
 // Message is a named message with its templates per language and channel.
@@ -73,6 +77,8 @@ type Message struct {
 	// bad is set when a template failed to parse; rules using the message
 	// are then not checked against it, to avoid a cascade of errors.
 	bad bool
+	// personalisation is the message's level of personalisation templates.
+	personalisation personalisationLevel
 }
 
 // Template is what a channel needs to render one message: a Notify template
@@ -138,6 +144,9 @@ type Rule struct {
 	when     string
 	roleMask uint8
 	explain  explanations
+	// personalisation maps kind to the templates in force for this rule:
+	// defaults, message and rule merged (nil when there are none).
+	personalisation map[string]map[string]*fieldTemplate
 }
 
 type term struct {

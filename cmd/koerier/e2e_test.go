@@ -25,6 +25,7 @@ import (
 	"github.com/mijnservices/koerier/internal/sandbox"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
+	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
@@ -719,5 +720,77 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
 		}
+	}
+}
+
+// TestEndToEndPortaalLinkPerKind: an inwoner and a bedrijf with a zaak of
+// the same zaaktype each get the link to their own portal (issue 17), on
+// top of the fixed personalisation keys.
+func TestEndToEndPortaalLinkPerKind(t *testing.T) {
+	h := startHarness(t, "embedded")
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	if d.ZaakInwoner.Zaaktype != d.ZaakBedrijf.Zaaktype {
+		t.Fatal("the demo zaken must share a zaaktype for this test")
+	}
+	// The first status is the zaak-ontvangen message (no group window).
+	h.post(t, statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now())))
+	h.post(t, statusNotification(oz, d.ZaakBedrijf, oz.SetStatus(d.ZaakBedrijf.URL, d.Statustypen[1], h.clock.Now())))
+	eventually(t, 20*time.Second, "emails to the inwoner and the bedrijf", func() bool {
+		return len(sentTo(h.sb, "jan.jansen@example.com")) == 1 && len(sentTo(h.sb, "info@korenschoof.example")) == 1
+	})
+	inwoner, bedrijf := sentTo(h.sb, "jan.jansen@example.com")[0], sentTo(h.sb, "info@korenschoof.example")[0]
+	if got, want := inwoner.Personalisation["portaal_link"], "https://mijn.gemeente.nl/zaken/"+d.ZaakInwoner.UUID; got != want {
+		t.Errorf("inwoner portaal_link = %v, want %s", got, want)
+	}
+	if got, want := bedrijf.Personalisation["portaal_link"], "https://ondernemers.gemeente.nl/zaken/"+d.ZaakBedrijf.UUID; got != want {
+		t.Errorf("bedrijf portaal_link = %v, want %s", got, want)
+	}
+	if inwoner.Personalisation["zaak_identificatie"] != d.ZaakInwoner.Identificatie || inwoner.Personalisation["naam"] == "" {
+		t.Errorf("the fixed keys are gone: %v", inwoner.Personalisation)
+	}
+	for k, v := range inwoner.Personalisation {
+		if s, _ := v.(string); strings.Contains(s, openzaak.DemoBSNJansen) {
+			t.Fatalf("personalisation %s carries the BSN", k)
+		}
+	}
+}
+
+// TestEndToEndTaakLinksToItsForm: a taak message links to the taak's form
+// with the taak id when the form's host is on link_hosts, and goes out
+// without the link (never with a link off the list) when it is not.
+func TestEndToEndTaakLinksToItsForm(t *testing.T) {
+	const formHost = "formulieren.gemeente.example" // the Objecten fake's form host
+	for _, listed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("listed=%v", listed), func(t *testing.T) {
+			orig, err := os.ReadFile(rulesFile)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if listed {
+				orig = bytes.Replace(orig, []byte("link_hosts:\n"), []byte("link_hosts:\n  - "+formHost+"\n"), 1)
+			}
+			path := filepath.Join(t.TempDir(), "rules.yaml")
+			if err := os.WriteFile(path, orig, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			h := startHarness(t, "embedded", func(c *config.Config) { c.Rules.Path = path })
+			now := h.clock.Now()
+			taakURL := h.sb.Objecten.Put("", objecten.DemoTaakObjecttype, objecten.DenHaagTaak("Aanvullende gegevens aanleveren", "open",
+				h.sb.Demo.ZaakInwoner.URL, now.Add(4*24*time.Hour).UTC().Format(time.RFC3339), openzaak.DemoBSNJansen))
+			h.post(t, h.sb.Objecten.Notification("create", taakURL, now))
+			eventually(t, 20*time.Second, "the taak email", func() bool { return len(sentTo(h.sb, "jan.jansen@example.com")) == 1 })
+			got := sentTo(h.sb, "jan.jansen@example.com")[0]
+			link, _ := got.Personalisation["portaal_link"].(string)
+			uuid := taakURL[strings.LastIndexByte(taakURL, '/')+1:]
+			if !listed {
+				if link != "" {
+					t.Fatalf("portaal_link = %q: a link off link_hosts was sent", link)
+				}
+				return
+			}
+			if !strings.HasPrefix(link, "https://"+formHost+"/") || !strings.HasSuffix(link, "?taak="+uuid) {
+				t.Fatalf("portaal_link = %q, want the form on %s with ?taak=%s", link, formHost, uuid)
+			}
+		})
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -254,7 +255,7 @@ func newRulesExplainCmd() *cobra.Command {
 func newRulesFieldsCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "fields",
-		Short: "List every field a condition (when:) can use",
+		Short: "List every field a condition (when:) or a personalisation template ({{ .zaak.uuid }}) can use",
 		Args:  cobra.NoArgs,
 		Run: func(cmd *cobra.Command, _ []string) {
 			for _, f := range rules.Fields() {
@@ -280,6 +281,16 @@ func printDecisions(w io.Writer, ds []event.Decision) {
 				fmt.Fprintf(w, ", vastgehouden tot %s", d.HoldUntil.Format(time.RFC3339))
 			}
 			fmt.Fprintln(w)
+			// The values the rules' personalisation templates rendered, as
+			// Notify will get them (on top of the router's fixed keys).
+			names := make([]string, 0, len(d.Personalisation))
+			for k := range d.Personalisation {
+				names = append(names, k)
+			}
+			sort.Strings(names)
+			for _, k := range names {
+				fmt.Fprintf(w, "     personalisatie %s = %q\n", k, d.Personalisation[k])
+			}
 		}
 	}
 }

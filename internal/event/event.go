@@ -316,6 +316,10 @@ type Decision struct {
 	// Grouped is true when a group window applies: when the hold ends, only
 	// the latest event about the zaak for this recipient is sent.
 	Grouped bool `json:"grouped,omitempty"`
+	// Personalisation holds the values the rules' personalisation templates
+	// rendered for this recipient (links to the right portal); the router
+	// adds them to the Delivery's Personalisation over its fixed keys.
+	Personalisation map[string]string `json:"personalisation,omitempty"`
 }
 
 // Delivery is one attempt to reach one recipient on one channel. It is the
