@@ -73,7 +73,7 @@ func demoClock(at string) (func() time.Time, error) {
 	}
 	t, err := time.ParseInLocation("2006-01-02T15:04", at, clock.Amsterdam)
 	if err != nil {
-		return nil, fmt.Errorf("demo: --at %q: want YYYY-MM-DDTHH:MM in Europe/Amsterdam time, e.g. 2026-06-09T10:00", at)
+		return nil, fmt.Errorf("--at %q: want YYYY-MM-DDTHH:MM in Europe/Amsterdam time, e.g. 2026-06-09T10:00", at)
 	}
 	return clock.NewFake(t).Now, nil
 }

@@ -31,7 +31,7 @@ func init() { register(newSandboxCmd) }
 const sandboxExample = "config/examples/status-created.json"
 
 func newSandboxCmd() *cobra.Command {
-	var path string
+	var path, at string
 	cmd := &cobra.Command{
 		Use:   "sandbox",
 		Short: "Run the router with fakes of its peers on the example configuration's addresses, until Ctrl-C",
@@ -49,7 +49,11 @@ The fake Open Zaak knows the zaak of ` + sandboxExample + `:
     -H 'Content-Type: application/json' --data @` + sandboxExample + `
 
 Bus and store are whatever --config says (the example: SQLite in data_dir).
-The fakes keep nothing: a restart starts from their seeded demo people.`,
+The fakes keep nothing: a restart starts from their seeded demo people.
+
+It runs on the wall clock, so at night an SMS waits for the end of the
+quiet hours; --at 2026-06-09T10:00 runs router and fakes as if it were that
+moment (Europe/Amsterdam time) instead.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := config.Load(path)
@@ -59,10 +63,15 @@ The fakes keep nothing: a restart starts from their seeded demo people.`,
 			log := telemetry.NewLogger(os.Stderr, cfg.Telemetry.LogFormat, cfg.Telemetry.LogLevel)
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			return runSandbox(ctx, cmd.OutOrStdout(), path, cfg, log, nil, nil)
+			now, err := demoClock(at)
+			if err != nil {
+				return err
+			}
+			return runSandbox(ctx, cmd.OutOrStdout(), path, cfg, log, now, nil)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config/koerier.example.yaml", "configuration file whose peer addresses the fakes take")
+	cmd.Flags().StringVar(&at, "at", "", "run as if it were this moment, Europe/Amsterdam time (YYYY-MM-DDTHH:MM); default: now")
 	return cmd
 }
 
