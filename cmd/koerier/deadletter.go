@@ -20,6 +20,7 @@ import (
 	"github.com/mijnservices/koerier/internal/bus"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/telemetry"
+	"github.com/mijnservices/koerier/router"
 )
 
 func init() { register(newDeadletterCmd) }
@@ -38,8 +39,8 @@ const deadLetterIdle = 2 * time.Second
 var droppedOnReplay = []string{
 	middleware.ReasonForPoisonedKey, middleware.PoisonedTopicKey, middleware.PoisonedHandlerKey, middleware.PoisonedSubscriberKey,
 	bus.MetaDeadLetterReason, bus.MetaDeadLetterTopic, bus.MetaDeliveryAttempt, bus.MetaNotBefore,
-	"koerier_retries", // the RabbitMQ bus's nack counter
-	"koerier_attempt", // the router's re-queue counter: a replay gets the full backoff again
+	"koerier_retries",  // the RabbitMQ bus's nack counter
+	router.MetaAttempt, // the router's re-queue counter: a replay gets the full backoff again
 }
 
 func newDeadletterCmd() *cobra.Command {
@@ -213,7 +214,7 @@ func describeDeadLetter(msg *message.Message, since time.Time) deadLetter {
 	d.Reason = telemetry.Mask(d.Reason)
 	d.Replayed, _ = strconv.Atoi(md.Get(metaReplayed))
 	switch t := d.Topic; {
-	case t == event.TopicInbound || t == event.TopicScheduled:
+	case t == event.TopicInbound:
 		var in event.Inbound
 		if json.Unmarshal(msg.Payload, &in) == nil {
 			d.Kind, d.Notification = "notification", in.ID
