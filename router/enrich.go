@@ -31,6 +31,13 @@ func (r *Router) enrichStage() Stage[event.Inbound] {
 			if err != nil {
 				return Result{}, err
 			}
+			if res.Skipped == zgw.ReasonURLNietToegestaan {
+				// Possibly a probe for SSRF, possibly an api root missing
+				// from the allow-list: either way someone should look.
+				r.log.WarnContext(ctx, "notification refers to a host off the allow-list; not fetched", "detail", res.Detail)
+			} else if res.Skipped != "" {
+				r.log.InfoContext(ctx, "notification skipped", "reason", res.Skipped)
+			}
 			return r.enrich(in, res), nil
 		},
 	}

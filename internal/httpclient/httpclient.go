@@ -69,10 +69,14 @@ func New(o Options) *http.Client {
 	rc.RetryWaitMin = o.RetryWaitMin
 	rc.RetryWaitMax = o.RetryWaitMax
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	// retryablehttp logs every attempt and its final give-up at ERROR
+	// (about a dozen lines per failing call), without the notification the
+	// call was for. The caller classifies the final answer and the router
+	// logs one WARN per attempt with the peer and status, so the client's
+	// own chatter is DEBUG.
+	rc.Logger = nil
 	if o.Logger != nil {
-		rc.Logger = o.Logger
-	} else {
-		rc.Logger = nil
+		rc.Logger = debugLogger{o.Logger}
 	}
 	maxRA := o.MaxRetryAfter
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
@@ -120,3 +124,12 @@ func RetryAfter(resp *http.Response) time.Duration {
 	}
 	return 0
 }
+
+// debugLogger is a retryablehttp.LeveledLogger that logs everything at
+// DEBUG.
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Error(msg string, kv ...any) { d.l.Debug(msg, kv...) }
+func (d debugLogger) Info(msg string, kv ...any)  { d.l.Debug(msg, kv...) }
+func (d debugLogger) Debug(msg string, kv ...any) { d.l.Debug(msg, kv...) }
+func (d debugLogger) Warn(msg string, kv ...any)  { d.l.Debug(msg, kv...) }
