@@ -116,12 +116,12 @@ func TracingMiddleware(tracer trace.Tracer) message.HandlerMiddleware {
 			ctx, span := tracer.Start(ctx, message.HandlerNameFromCtx(msg.Context()), trace.WithSpanKind(trace.SpanKindConsumer))
 			defer span.End()
 			msg.SetContext(ctx)
+			// The router's stages publish through TracingPublisher (they
+			// write to several topics, so they are registered without a
+			// handler publisher); that is where the context is injected.
 			out, err := h(msg)
 			if err != nil {
 				span.RecordError(err)
-			}
-			for _, m := range out {
-				Inject(ctx, m)
 			}
 			return out, err
 		}
