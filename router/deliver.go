@@ -65,7 +65,7 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 			return Result{}, err
 		case failure.KindPermanent:
 			rec.Status, rec.Detail = "failed", fmt.Sprintf("%s kon niet worden afgeleverd: %v", name, err)
-			out := event.Outcome{DeliveryID: d.ID, Delivery: &d, Channel: name, Status: event.OutcomePermanent, Reason: err.Error(), At: r.d.Now().UTC()}
+			out := event.Outcome{DeliveryID: d.ID, InboundID: d.InboundID, EventID: d.EventID, Delivery: &d, Channel: name, Status: event.OutcomePermanent, Reason: err.Error(), At: r.d.Now().UTC()}
 			return Result{Status: "permanent", Ledger: []store.Record{rec},
 				Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":failed", Value: out}}}, nil
 		}
@@ -80,7 +80,7 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 	if err := r.d.Store.Set(ctx, "delivery:"+d.ID, event.Marshal(d), r.o.DeliveryStateTTL); err != nil {
 		r.log.WarnContext(ctx, "could not keep delivery state for fallback", "err", err)
 	}
-	out := event.Outcome{DeliveryID: d.ID, Channel: name, Status: receipt.Status, ProviderID: receipt.ProviderID, At: r.d.Now().UTC()}
+	out := event.Outcome{DeliveryID: d.ID, InboundID: d.InboundID, EventID: d.EventID, Channel: name, Status: receipt.Status, ProviderID: receipt.ProviderID, At: r.d.Now().UTC()}
 	if out.Status == "" {
 		out.Status = event.OutcomeSent
 	}

@@ -1,10 +1,8 @@
 package router
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
@@ -62,10 +60,18 @@ func (r *Router) dedup(key func(*message.Message) (string, error)) message.Handl
 }
 
 // quickRetry reports whether the in-process retry applies: a temporary
-// failure that did not ask for a wait (a wait is the re-queue's job).
+// failure that did not ask for a wait and is not a peer's HTTP answer. A
+// peer that answered 5xx or 429 is up but unwell; calling it again within
+// milliseconds does not help it, and each attempt should be one WARN line:
+// the re-queue backs off instead. The quick retry is for blips of our own
+// (store, bus) and dropped connections.
 func (r *Router) quickRetry(err error) bool {
 	f := failure.Classify(err)
-	return f.Kind == failure.KindTemporary && f.Reason == "" && f.Wait(r.d.Now()) == 0
+	if f.Kind != failure.KindTemporary || f.Reason != "" || f.Wait(r.d.Now()) > 0 {
+		return false
+	}
+	_, status := peerOf(err)
+	return status == 0
 }
 
 // requeue re-publishes a message whose handler failed with a temporary error
@@ -211,32 +217,3 @@ func peerOf(err error) (peer string, status int) {
 	}
 	return peer, status
 }
-
-// ctxHandler adds the ids a stage's context carries (withRefs) to every
-// log record, so every line a stage logs names its notification and event.
-type ctxHandler struct{ slog.Handler }
-
-func (h ctxHandler) Handle(ctx context.Context, rec slog.Record) error {
-	if r, ok := ctx.Value(refsKey{}).(Refs); ok {
-		rec = rec.Clone()
-		rec.AddAttrs(slog.String("stage", r.Stage))
-		if r.Notification != "" {
-			rec.AddAttrs(slog.String("notification", r.Notification))
-		}
-		if r.Event != "" {
-			rec.AddAttrs(slog.String("event", r.Event))
-		}
-		if r.Delivery != "" {
-			rec.AddAttrs(slog.String("delivery", r.Delivery))
-		}
-		if r.Channel != "" {
-			rec.AddAttrs(slog.String("channel", r.Channel))
-		}
-	}
-	return h.Handler.Handle(ctx, rec)
-}
-
-func (h ctxHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return ctxHandler{h.Handler.WithAttrs(as)}
-}
-func (h ctxHandler) WithGroup(name string) slog.Handler { return ctxHandler{h.Handler.WithGroup(name)} }

@@ -139,7 +139,7 @@ func New(d Deps, o Options) (*Router, error) {
 	}
 	// Every line logged with a stage's context names its notification,
 	// event and delivery.
-	d.Logger = slog.New(ctxHandler{d.Logger.Handler()})
+	d.Logger = slog.New(telemetry.WithContextAttrs(d.Logger.Handler()))
 	r := &Router{d: d, o: o, pub: telemetry.TracingPublisher{Publisher: d.Publisher}, log: d.Logger, metrics: m}
 
 	wm, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(d.Logger))

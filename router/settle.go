@@ -18,11 +18,7 @@ func (r *Router) settleStage() Stage[event.Outcome] {
 		Name:  "settle",
 		Topic: event.TopicOutcomes,
 		Refs: func(o event.Outcome) Refs {
-			refs := Refs{Delivery: o.DeliveryID, Channel: o.Channel}
-			if d := o.Delivery; d != nil {
-				refs.Notification, refs.Event = d.InboundID, d.EventID
-			}
-			return refs
+			return Refs{Notification: o.InboundID, Event: o.EventID, Delivery: o.DeliveryID, Channel: o.Channel}
 		},
 		Key: func(o event.Outcome) string {
 			if o.Status == event.OutcomePermanent {
@@ -49,6 +45,19 @@ func (r *Router) settle(ctx context.Context, o event.Outcome) (Result, error) {
 			}
 		}
 	}
+	var learned Refs
+	if d != nil && refsFrom(ctx).Notification == "" {
+		// A provider callback: now we know whom it is about.
+		refs := refsFrom(ctx)
+		refs.Notification, refs.Event = d.InboundID, d.EventID
+		ctx, learned = withRefs(ctx, refs), refs
+	}
+	res, err := r.settleDelivery(ctx, o, d)
+	res.Learned = learned
+	return res, err
+}
+
+func (r *Router) settleDelivery(ctx context.Context, o event.Outcome, d *event.Delivery) (Result, error) {
 	rec := store.Record{Channel: o.Channel, Status: o.Status, ProviderID: o.ProviderID, Detail: o.Reason}
 	if d != nil {
 		rec.TraceID, rec.EventID, rec.Rule, rec.SubjectRef = d.InboundID, d.EventID, d.Decision.Rule, r.subjectRef(d.Recipient.Subject)

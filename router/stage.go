@@ -1,9 +1,11 @@
 package router
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 // Stage is one step of the pipeline: it reads typed messages (In) from
@@ -54,6 +57,10 @@ type Result struct {
 	Ledger []store.Record
 	// Outputs are published after the ledger lines.
 	Outputs []Output
+	// Learned are ids the stage found out while handling (a provider
+	// callback names only the delivery); they fill the message's empty
+	// Refs for the ledger and the log.
+	Learned Refs
 }
 
 // Output is one message a stage publishes: Value is JSON-encoded.
@@ -81,10 +88,16 @@ type Refs struct {
 
 type refsKey struct{}
 
-// withRefs returns ctx carrying r; the router's logger adds them to every
-// line logged with that context.
+// withRefs returns ctx carrying r; every logger built by telemetry.NewLogger
+// (and the router's) adds the ids to each line logged with that context.
 func withRefs(ctx context.Context, r Refs) context.Context {
-	return context.WithValue(ctx, refsKey{}, r)
+	attrs := []slog.Attr{slog.String("stage", r.Stage)}
+	for _, a := range [][2]string{{"notification", r.Notification}, {"event", r.Event}, {"delivery", r.Delivery}, {"channel", r.Channel}} {
+		if a[1] != "" {
+			attrs = append(attrs, slog.String(a[0], a[1]))
+		}
+	}
+	return telemetry.WithLogAttrs(context.WithValue(ctx, refsKey{}, r), attrs...)
 }
 
 // refsFrom returns the ids ctx carries.
@@ -156,6 +169,11 @@ func handler[In any](r *Router, s Stage[In]) message.NoPublishHandlerFunc {
 			res, err = s.Handle(ctx, in)
 		}
 		if err == nil {
+			if l := res.Learned; (l.Notification != "" && refs.Notification == "") || (l.Event != "" && refs.Event == "") {
+				refs.Notification, refs.Event = cmp.Or(refs.Notification, l.Notification), cmp.Or(refs.Event, l.Event)
+				ctx = withRefs(ctx, refs)
+				msg.SetContext(ctx)
+			}
 			err = r.commit(ctx, refs, res)
 		}
 		status := res.Status

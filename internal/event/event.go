@@ -346,7 +346,12 @@ const (
 // Outcome is the result of a Delivery, from the deliver stage or a provider
 // callback. Its payload goes to TopicOutcomes.
 type Outcome struct {
-	DeliveryID string    `json:"deliveryId"`
+	DeliveryID string `json:"deliveryId"`
+	// InboundID and EventID name the notification and event the delivery
+	// came from (the deliver stage sets them; a provider callback knows
+	// only DeliveryID), so settle's logs can name them.
+	InboundID  string    `json:"inboundId,omitempty"`
+	EventID    string    `json:"eventId,omitempty"`
 	Delivery   *Delivery `json:"delivery,omitempty"`
 	Channel    string    `json:"channel"`
 	Status     string    `json:"status"`

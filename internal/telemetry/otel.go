@@ -22,7 +22,7 @@ import (
 )
 
 // NewLogger returns a JSON or text slog logger at level that masks personal
-// data in every line.
+// data in every line and adds the ids its context carries (WithLogAttrs).
 func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
@@ -33,7 +33,7 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(NewMaskingHandler(h))
+	return slog.New(ContextHandler{NewMaskingHandler(h)})
 }
 
 // Providers holds the OpenTelemetry providers of one process. Metrics are
