@@ -137,7 +137,7 @@ func (s Stage[In]) key(msg *message.Message) (string, error) {
 	return s.Key(in), nil
 }
 
-// add registers the stage's handler, concurrency times, with the dedup
+// addStage registers the stage's handler, concurrency times, with the dedup
 // middleware keyed by the stage.
 func addStage[In any](r *Router, s Stage[In]) {
 	for i := 0; i < r.o.Concurrency; i++ {
@@ -159,6 +159,7 @@ func handler[In any](r *Router, s Stage[In]) message.NoPublishHandlerFunc {
 		if err == nil && s.Refs != nil {
 			got := s.Refs(in)
 			refs.Notification, refs.Event, refs.Delivery = got.Notification, got.Event, got.Delivery
+			refs.Channel = cmp.Or(refs.Channel, got.Channel)
 		}
 		ctx := withRefs(msg.Context(), refs)
 		trace.SpanFromContext(ctx).SetAttributes(attribute.String("koerier.notification", refs.Notification),

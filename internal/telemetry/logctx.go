@@ -3,6 +3,7 @@ package telemetry
 import (
 	"context"
 	"log/slog"
+	"slices"
 )
 
 // Per-message facts for the log travel in the context, as Alertmanager's
@@ -13,12 +14,18 @@ import (
 
 type logAttrsKey struct{}
 
-// WithLogAttrs returns ctx carrying attrs (added to those ctx already
-// carries) for every line logged with it.
+// WithLogAttrs returns ctx carrying attrs, added to those ctx already
+// carries (an attribute replaces an earlier one with the same key), for
+// every line logged with it.
 func WithLogAttrs(ctx context.Context, attrs ...slog.Attr) context.Context {
 	prev := LogAttrs(ctx)
 	all := make([]slog.Attr, 0, len(prev)+len(attrs))
-	return context.WithValue(ctx, logAttrsKey{}, append(append(all, prev...), attrs...))
+	for _, p := range prev {
+		if !slices.ContainsFunc(attrs, func(a slog.Attr) bool { return a.Key == p.Key }) {
+			all = append(all, p)
+		}
+	}
+	return context.WithValue(ctx, logAttrsKey{}, append(all, attrs...))
 }
 
 // LogAttrs returns the attributes ctx carries for the log.
