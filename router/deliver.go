@@ -2,20 +2,24 @@ package router
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
+	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
 )
 
 // deliverStage sends one Delivery on one channel, exactly once: the dedup
-// marker "sent:<id>" (set only after the stage succeeded) makes a
-// redelivered message a no-op, a lease stops two replicas sending the same
-// delivery at once, and the delivery id travels to the provider as its
-// reference so a crash between send and marker is repaired by the channel's
-// reference lookup.
+// marker "sent:<id>" (set only after the whole step succeeded) makes a
+// redelivered message a no-op; the receipt, kept right after the send,
+// stops a retry of a step that failed after sending (ledger, outcome) from
+// sending again; a lease stops two replicas sending the same delivery at
+// once; and the delivery id travels to the provider as its reference so a
+// crash between send and receipt is repaired by the channel's reference
+// lookup.
 func (r *Router) deliverStage(name string) Stage[event.Delivery] {
 	return Stage[event.Delivery]{
 		Name:    "deliver",
@@ -48,6 +52,15 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 			return Result{Status: "grouped", Ledger: []store.Record{rec}}, nil
 		}
 	}
+	// The receipt is written right after a successful send. When it is
+	// there, this delivery went out but the step after it (ledger, outcome)
+	// failed and the message came back: finish that step, never send again.
+	if raw, ok, err := r.d.Store.Get(ctx, "receipt:"+d.ID); err == nil && ok {
+		var receipt channels.Receipt
+		if json.Unmarshal(raw, &receipt) == nil {
+			return r.sent(name, d, rec, receipt), nil
+		}
+	}
 	first, err := r.d.Store.Claim(ctx, "lease:"+d.ID, r.o.LeaseTTL)
 	if err != nil {
 		return Result{}, temporary(fmt.Errorf("claim lease: %w", err))
@@ -73,17 +86,25 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 		// error or a bug; retrying does not help.
 		return Result{}, deadLetter("channel-error", fmt.Errorf("%s: %w", name, err))
 	}
-	rec.Status, rec.ProviderID = "sent", receipt.ProviderID
-	rec.Detail = fmt.Sprintf("verzonden via %s (bericht %s, stap %d van het kanaalplan %v)", name, d.Decision.Message, d.Step+1, d.Decision.Plan)
+	if err := r.d.Store.Set(ctx, "receipt:"+d.ID, event.Marshal(receipt), r.o.MarkerTTL); err != nil {
+		r.log.WarnContext(ctx, "could not keep the receipt; a retry of this step relies on the provider reference", "err", err)
+	}
 	// Keep the delivery so that a late provider callback (bounce) can move
 	// it to the next channel.
 	if err := r.d.Store.Set(ctx, "delivery:"+d.ID, event.Marshal(d), r.o.DeliveryStateTTL); err != nil {
 		r.log.WarnContext(ctx, "could not keep delivery state for fallback", "err", err)
 	}
+	return r.sent(name, d, rec, receipt), nil
+}
+
+// sent is the ledger line and outcome of a delivery the channel accepted.
+func (r *Router) sent(name string, d event.Delivery, rec store.Record, receipt channels.Receipt) Result {
+	rec.Status, rec.ProviderID = "sent", receipt.ProviderID
+	rec.Detail = fmt.Sprintf("verzonden via %s (bericht %s, stap %d van het kanaalplan %v)", name, d.Decision.Message, d.Step+1, d.Decision.Plan)
 	out := event.Outcome{DeliveryID: d.ID, InboundID: d.InboundID, EventID: d.EventID, Channel: name, Status: receipt.Status, ProviderID: receipt.ProviderID, At: r.d.Now().UTC()}
 	if out.Status == "" {
 		out.Status = event.OutcomeSent
 	}
 	return Result{Status: "sent", Ledger: []store.Record{rec},
-		Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":" + out.Status, Value: out}}}, nil
+		Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":" + out.Status, Value: out}}}
 }

@@ -358,3 +358,25 @@ func TestUndeliverablePlan(t *testing.T) {
 		t.Fatalf("no WARN for the undeliverable plan:\n%s", p.logs.String())
 	}
 }
+
+// A delivery the channel accepted, whose step then failed (the outcome
+// could not be published) and came back, is finished without a second
+// send: the receipt kept right after the send says it went out.
+func TestSentDeliveryIsNotSentAgain(t *testing.T) {
+	p := startPipeline(t, []string{"email"}, nil)
+	id := deliveryID("ev-n8", "email", p.r.subjectRef(testSubject), "m")
+	if err := p.store.Set(context.Background(), "receipt:"+id, event.Marshal(channels.Receipt{ProviderID: "earlier"}), time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	p.post(t, "n8")
+	var recs []store.Record
+	eventually(t, "the delivery in the trail", func() bool { recs = p.trail(t, "n8"); return count(recs, "deliver", "sent") == 1 })
+	for _, r := range recs {
+		if r.Status == "sent" && r.ProviderID != "earlier" {
+			t.Fatalf("sent record %+v, want the earlier receipt's provider id", r)
+		}
+	}
+	if p.email.Sent() != 0 {
+		t.Fatalf("%d emails, want none (it went out before)", p.email.Sent())
+	}
+}
