@@ -11,6 +11,11 @@ type metrics struct {
 	processed metric.Int64Counter
 	requeued  metric.Int64Counter
 	latency   metric.Float64Histogram
+	// deadLettered counts messages moved to koerier.deadletter.
+	deadLettered metric.Int64Counter
+	// undeliverable counts decisions whose channel plan this installation
+	// cannot deliver on any channel.
+	undeliverable metric.Int64Counter
 }
 
 func newMetrics(m metric.Meter) (*metrics, error) {
@@ -34,5 +39,15 @@ func newMetrics(m metric.Meter) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &metrics{processed: processed, requeued: requeued, latency: latency}, nil
+	dead, err := m.Int64Counter("koerier_deadlettered_total",
+		metric.WithDescription("Messages moved to the dead letters, per stage and reason."))
+	if err != nil {
+		return nil, err
+	}
+	undeliverable, err := m.Int64Counter("koerier_undeliverable_total",
+		metric.WithDescription("Decisions whose channel plan holds no channel this installation has."))
+	if err != nil {
+		return nil, err
+	}
+	return &metrics{processed: processed, requeued: requeued, latency: latency, deadLettered: dead, undeliverable: undeliverable}, nil
 }

@@ -2,15 +2,8 @@ package router
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"strings"
-
-	"github.com/ThreeDotsLabs/watermill/message"
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/metric"
 
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
@@ -29,51 +22,34 @@ type RecipientResolver interface {
 	Resolve(ctx context.Context, s event.Subject, need klant.Need, zaakIdentificatie string) (event.Recipient, error)
 }
 
-// route handles koerier.events: per subject of the event, resolve the
+// routeStage handles koerier.events: per subject of the event, resolve the
 // recipient, let the rules decide, and put the first delivery of the plan
 // on its channel's topic (held until quiet hours or a group window end).
-func (r *Router) route(msg *message.Message) error {
-	ctx := msg.Context()
-	start := r.d.Now()
-	var ev event.Event
-	if err := json.Unmarshal(msg.Payload, &ev); err != nil {
-		return deadLetter("malformed-event", err)
+func (r *Router) routeStage() Stage[event.Event] {
+	return Stage[event.Event]{
+		Name:  "route",
+		Topic: event.TopicEvents,
+		Refs:  func(ev event.Event) Refs { return Refs{Notification: ev.InboundID, Event: ev.ID} },
+		Key:   func(ev event.Event) string { return "routed:" + ev.ID },
+		Handle: func(ctx context.Context, ev event.Event) (Result, error) {
+			res := Result{Status: "skipped"}
+			if len(ev.Subjects) == 0 {
+				res.Ledger = append(res.Ledger, store.Record{Status: "skipped",
+					Detail: "de gebeurtenis heeft geen ontvanger (geen rol of identificatie gevonden)"})
+				return res, nil
+			}
+			rs := r.d.Rules.Current()
+			for _, s := range ev.Subjects {
+				if err := r.routeSubject(ctx, rs, &ev, s, &res); err != nil {
+					return Result{}, err
+				}
+			}
+			return res, nil
+		},
 	}
-	status, err := r.routeEvent(ctx, &ev)
-	r.metrics.processed.Add(ctx, 1, metric.WithAttributes(attribute.String("stage", "route"), attribute.String("status", status)))
-	r.metrics.latency.Record(ctx, r.d.Now().Sub(start).Seconds(), metric.WithAttributes(attribute.String("stage", "route")))
-	return err
 }
 
-func (r *Router) routeEvent(ctx context.Context, ev *event.Event) (string, error) {
-	if r.done(ctx, "routed:"+ev.ID) {
-		return "duplicate", nil
-	}
-	rs := r.d.Rules.Current()
-	if len(ev.Subjects) == 0 {
-		rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Status: "skipped",
-			Detail: "de gebeurtenis heeft geen ontvanger (geen rol of identificatie gevonden)"}
-		if err := r.record(ctx, rec); err != nil {
-			return "error", err
-		}
-		r.markDone(ctx, "routed:"+ev.ID)
-		return "skipped", nil
-	}
-	status := "skipped"
-	for _, s := range ev.Subjects {
-		st, err := r.routeSubject(ctx, rs, ev, s)
-		if err != nil {
-			return st, err
-		}
-		if st == "decided" {
-			status = st
-		}
-	}
-	r.markDone(ctx, "routed:"+ev.ID)
-	return status, nil
-}
-
-func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.Event, s event.Subject) (string, error) {
+func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.Event, s event.Subject, res *Result) error {
 	zaakID := ""
 	if ev.Zaak != nil {
 		zaakID = ev.Zaak.Identificatie
@@ -84,7 +60,7 @@ func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.
 	// them.
 	recipient, err := r.d.Recipients.Resolve(ctx, s, klant.Need{Digital: true}, zaakID)
 	if err != nil {
-		return r.resolveFailed(ctx, ev, s, err)
+		return resolveFailed(err)
 	}
 	resolved := rules.Need{Digital: true}
 	in := rules.Input{Event: ev, Recipient: &recipient, Subject: s, Now: r.d.Now()}
@@ -93,7 +69,7 @@ func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.
 			need := klant.Need{Digital: true, Postal: m.Need.Postal || resolved.Postal, Berichtenbox: m.Need.Berichtenbox || resolved.Berichtenbox}
 			recipient, err = r.d.Recipients.Resolve(ctx, s, need, zaakID)
 			if err != nil {
-				return r.resolveFailed(ctx, ev, s, err)
+				return resolveFailed(err)
 			}
 			resolved = rules.Need{Digital: true, Postal: need.Postal, Berichtenbox: need.Berichtenbox}
 		}
@@ -107,22 +83,21 @@ func (r *Router) routeSubject(ctx context.Context, rs *rules.RuleSet, ev *event.
 			targets = append(targets, recipient.Contactpersonen...)
 		}
 		for i := range targets {
-			if err := r.decide(ctx, m, ev, &targets[i], resolved); err != nil {
-				return "error", err
+			if err := r.decide(ctx, m, ev, &targets[i], resolved, res); err != nil {
+				return err
 			}
 		}
 	}
-	return "decided", nil
+	return nil
 }
 
-func (r *Router) resolveFailed(ctx context.Context, ev *event.Event, s event.Subject, err error) (string, error) {
+// resolveFailed passes a temporary lookup failure on for a re-queue; any
+// other is a dead letter (the middleware records it).
+func resolveFailed(err error) error {
 	if isTemporary(err) {
-		return "temporary", err
+		return err
 	}
-	rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Status: "deadletter", SubjectRef: r.subjectRef(s),
-		Detail: "ontvanger kon niet worden opgezocht: " + err.Error()}
-	_ = r.record(ctx, rec)
-	return "deadletter", deadLetter("ontvanger-opzoeken-mislukt", err)
+	return deadLetter("ontvanger-opzoeken-mislukt", err)
 }
 
 // newDelivery builds the delivery for the first step of the decision's plan.
@@ -142,54 +117,11 @@ func (r *Router) newDelivery(ev *event.Event, rcp event.Recipient, dec event.Dec
 }
 
 // dropUnconfigured removes channels from the plan that this installation
-// has no channel for (e.g. no Berichtenbox connection), with a reason the
-// admin can read, so a fallback never lands on a channel that cannot work.
+// has no channel for (e.g. no Berichtenbox connection), the same way
+// `koerier rules explain --config` shows it (rules.Restrict), so a fallback
+// never lands on a channel that cannot work.
 func (r *Router) dropUnconfigured(dec *event.Decision) {
-	if dec.Skip {
-		return
-	}
-	plan := dec.Plan[:0:0]
-	for _, ch := range dec.Plan {
-		if _, ok := r.d.Channels.Get(ch); ok {
-			plan = append(plan, ch)
-			continue
-		}
-		dec.Skipped = append(dec.Skipped, event.ChannelSkip{Channel: ch, Reason: "kanaal niet geconfigureerd in deze installatie"})
-		dec.Explanation = append(dec.Explanation, ch+" vervalt: dit kanaal is in deze installatie niet geconfigureerd.")
-	}
-	dropped := len(plan) < len(dec.Plan)
-	dec.Plan = plan
-	switch {
-	case len(plan) == 0:
-		dec.Skip = true
-		dec.Reason = "geen van de kanalen in het plan is beschikbaar"
-	case dropped:
-		dec.Explanation = append(dec.Explanation, "Definitief plan: "+strings.Join(plan, ", ")+".")
-	}
-}
-
-// nextDelivery moves d to step of its plan: channel, id and template.
-func (r *Router) nextDelivery(d event.Delivery, step int) event.Delivery {
-	d.Step = step
-	d.Channel = d.Decision.Plan[step]
-	d.ID = deliveryID(d.EventID, d.Channel, r.subjectRef(d.Recipient.Subject), d.Decision.Message)
-	d.TemplateID, _ = r.d.Rules.Current().Template(d.Decision.Message, d.Channel, d.Decision.Language)
-	d.CreatedAt = r.d.Now().UTC()
-	return d
-}
-
-// deliveryID is the delivery's idempotency key (ARCHITECTURE.md §6): the
-// same event, channel, recipient and message always give the same id, and
-// it carries no personal data, so it can be Notify's `reference`.
-func deliveryID(eventID, channel, recipientRef, message string) string {
-	h := sha256.Sum256([]byte(eventID + "|" + channel + "|" + recipientRef + "|" + message))
-	return hex.EncodeToString(h[:16])
-}
-
-// subjectRef is the keyed hash that stands for a subject in the ledger
-// (store.SubjectRefOf, which `koerier trail --bsn` computes too).
-func (r *Router) subjectRef(s event.Subject) string {
-	return store.SubjectRefOf(r.o.SubjectKey, s)
+	rules.Restrict(dec, func(ch string) bool { _, ok := r.d.Channels.Get(ch); return ok })
 }
 
 // personalisationKeys are always present (empty when the event has no such
@@ -245,9 +177,9 @@ func personalisation(ev *event.Event, rcp event.Recipient, fromRules map[string]
 
 var amsterdam = clock.Amsterdam
 
-// decide expands one match for one recipient, records the decision and
-// publishes the first delivery of its plan.
-func (r *Router) decide(ctx context.Context, m *rules.Match, ev *event.Event, recipient *event.Recipient, resolved rules.Need) error {
+// decide expands one match for one recipient and adds the decision and the
+// first delivery of its plan to res.
+func (r *Router) decide(ctx context.Context, m *rules.Match, ev *event.Event, recipient *event.Recipient, resolved rules.Need, res *Result) error {
 	ref := r.subjectRef(recipient.Subject)
 	dec := m.ExpandResolved(recipient, resolved)
 	dec.EventID = ev.ID
@@ -258,22 +190,41 @@ func (r *Router) decide(ctx context.Context, m *rules.Match, ev *event.Event, re
 		dec.Grouped = !dec.Skip && m.Rule != nil && m.Rule.GroupWindow > 0 && ev.Zaak != nil && ev.Zaak.URL != ""
 	}
 	r.dropUnconfigured(&dec)
-	rec := store.Record{TraceID: ev.InboundID, EventID: ev.ID, Stage: "route", Rule: dec.Rule, SubjectRef: ref,
-		Detail: strings.Join(dec.Explanation, " ")}
-	if dec.Skip || len(dec.Plan) == 0 {
+	rec := store.Record{Rule: dec.Rule, SubjectRef: ref, Detail: strings.Join(dec.Explanation, " ")}
+	switch {
+	case dec.Undeliverable:
+		// The rule wants this recipient told, but on no channel this
+		// installation has: not a skip an admin chose, a gap to fix.
+		rec.Status = "undeliverable"
+		rec.Detail = dec.Reason + ". " + rec.Detail
+		res.Ledger = append(res.Ledger, rec)
+		if res.Status != "decided" {
+			res.Status = "undeliverable"
+		}
+		r.metrics.undeliverable.Add(ctx, 1)
+		r.log.WarnContext(ctx, "no channel of the plan is configured in this installation: nobody is told", "rule", dec.Rule,
+			"channels", strings.Join(skippedChannels(dec), ","))
+		return nil
+	case dec.Skip || len(dec.Plan) == 0:
 		rec.Status = "skipped"
 		if dec.Reason != "" {
 			rec.Detail = dec.Reason + ". " + rec.Detail
 		}
-		return r.record(ctx, rec)
+		res.Ledger = append(res.Ledger, rec)
+		return nil
 	}
 	d := r.newDelivery(ev, *recipient, dec)
 	rec.Status, rec.DeliveryID, rec.Channel = "decided", d.ID, d.Channel
-	if err := r.record(ctx, rec); err != nil {
-		return err
-	}
-	if err := r.publish(ctx, event.DeliveryTopic(d.Channel), d.ID, event.Marshal(d), dec.HoldUntil); err != nil {
-		return temporary(err)
-	}
+	res.Status = "decided"
+	res.Ledger = append(res.Ledger, rec)
+	res.Outputs = append(res.Outputs, Output{Topic: event.DeliveryTopic(d.Channel), ID: d.ID, Value: d, Due: dec.HoldUntil})
 	return nil
+}
+
+func skippedChannels(dec event.Decision) []string {
+	var out []string
+	for _, s := range dec.Skipped {
+		out = append(out, s.Channel)
+	}
+	return out
 }

@@ -10,7 +10,6 @@ package router
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"slices"
 	"time"
@@ -73,8 +72,6 @@ type Options struct {
 	// TemporaryBackoff is the re-queue schedule for temporary failures that
 	// outlast the quick retries; after the last step: dead letter.
 	TemporaryBackoff []time.Duration
-	// RolBackoff is the re-queue schedule for the rol race.
-	RolBackoff []time.Duration
 	// SubjectKey keys the hash the ledger stores instead of a BSN.
 	SubjectKey []byte
 	// DeliveryStateTTL is how long a delivery is kept for fallback on a late
@@ -139,6 +136,9 @@ func New(d Deps, o Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every line logged with a stage's context names its notification,
+	// event and delivery.
+	d.Logger = slog.New(telemetry.WithContextAttrs(d.Logger.Handler()))
 	r := &Router{d: d, o: o, pub: telemetry.TracingPublisher{Publisher: d.Publisher}, log: d.Logger, metrics: m}
 
 	wm, err := message.NewRouter(message.RouterConfig{CloseTimeout: 15 * time.Second}, watermill.NewSlogLogger(d.Logger))
@@ -149,30 +149,30 @@ func New(d Deps, o Options) (*Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	// First added is outermost: trace → dead letter → re-queue → quick
-	// retry → recoverer.
+	// First added is outermost: trace → poison queue → dead-letter trail →
+	// re-queue → quick retry → recoverer; each stage adds dedup inside
+	// (addStage). See middleware.go.
 	wm.AddMiddleware(
 		telemetry.TracingMiddleware(d.Tracer),
 		poison,
-		r.requeueMiddleware,
+		r.deadLetterTrail,
+		r.requeue,
 		middleware.Retry{
 			MaxRetries:      o.RetryMax,
 			InitialInterval: o.RetryInitial,
 			MaxInterval:     2 * time.Second,
 			Multiplier:      2,
-			ShouldRetry:     func(p middleware.RetryParams) bool { return isTemporary(p.Err) },
+			ShouldRetry:     func(p middleware.RetryParams) bool { return r.quickRetry(p.Err) },
 		}.Middleware,
 		middleware.Recoverer,
 	)
-	for i := 0; i < o.Concurrency; i++ {
-		wm.AddNoPublisherHandler(fmt.Sprintf("enrich-%d", i), event.TopicInbound, d.Subscriber, r.enrich)
-		wm.AddNoPublisherHandler(fmt.Sprintf("route-%d", i), event.TopicEvents, d.Subscriber, r.route)
-		wm.AddNoPublisherHandler(fmt.Sprintf("settle-%d", i), event.TopicOutcomes, d.Subscriber, r.settle)
-		for _, ch := range d.Channels.Names() {
-			wm.AddNoPublisherHandler(fmt.Sprintf("deliver-%s-%d", ch, i), event.DeliveryTopic(ch), d.Subscriber, r.deliverHandler(ch))
-		}
-	}
 	r.wm = wm
+	addStage(r, r.enrichStage())
+	addStage(r, r.routeStage())
+	addStage(r, r.settleStage())
+	for _, ch := range d.Channels.Names() {
+		addStage(r, r.deliverStage(ch))
+	}
 	return r, nil
 }
 
@@ -194,43 +194,3 @@ func (r *Router) Running() chan struct{} { return r.wm.Running() }
 
 // Close stops the pipeline, waiting for in-flight messages.
 func (r *Router) Close() error { return r.wm.Close() }
-
-// publish sends payload to topic as a new message with uuid id, carrying the
-// trace context of ctx, optionally not before due.
-func (r *Router) publish(ctx context.Context, topic, id string, payload []byte, due time.Time) error {
-	msg := message.NewMessage(id, payload)
-	msg.SetContext(ctx)
-	if !due.IsZero() && due.After(r.d.Now()) {
-		setDue(msg, due)
-	}
-	if err := r.pub.Publish(topic, msg); err != nil {
-		return fmt.Errorf("publish to %s: %w", topic, err)
-	}
-	return nil
-}
-
-// record appends a ledger line; a ledger failure fails the handler so the
-// step is retried rather than silently unaccounted for.
-func (r *Router) record(ctx context.Context, rec store.Record) error {
-	if rec.At.IsZero() {
-		rec.At = r.d.Now().UTC()
-	}
-	if err := r.d.Store.Append(ctx, rec); err != nil {
-		return temporary(fmt.Errorf("ledger: %w", err))
-	}
-	return nil
-}
-
-// done reports whether a marker was set; markers make redelivered messages
-// cheap no-ops. They are an optimisation: correctness comes from
-// deterministic ids and the deliver stage's lease.
-func (r *Router) done(ctx context.Context, key string) bool {
-	_, ok, err := r.d.Store.Get(ctx, key)
-	return err == nil && ok
-}
-
-func (r *Router) markDone(ctx context.Context, key string) {
-	if err := r.d.Store.Set(ctx, key, []byte{1}, r.o.MarkerTTL); err != nil {
-		r.log.WarnContext(ctx, "could not set done marker", "key", key, "err", err)
-	}
-}

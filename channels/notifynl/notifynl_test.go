@@ -301,13 +301,15 @@ func TestRetryMintsFreshToken(t *testing.T) {
 	var calls atomic.Int64
 	clock := func() time.Time { return base.Add(time.Duration(calls.Add(1)) * time.Second) }
 	f := newFake(t, nil)
-	f.faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/v2/notifications/email", Status: 500, Times: 1,
-		Body: `{"status_code":500,"errors":[{"error":"Exception","message":"Internal server error"}]}`})
+	// A 503 with a short Retry-After is retried in-process (other 5xx go
+	// back to the router, which re-queues).
+	f.faults.Add(fault.Rule{Method: http.MethodPost, PathPrefix: "/v2/notifications/email", Status: 503, RetryAfter: time.Second, Times: 1,
+		Body: `{"status_code":503,"errors":[{"error":"Exception","message":"Service unavailable"}]}`})
 	c := f.client(t, WithClock(clock))
 	resp, err := c.SendEmail(context.Background(), EmailRequest{EmailAddress: "inwoner@example.nl", TemplateID: emailTemplate,
 		Personalisation: map[string]any{"naam": "x", "zaak": "y"}})
 	if err != nil {
-		t.Fatalf("send after one injected 500: %v", err)
+		t.Fatalf("send after one injected 503: %v", err)
 	}
 	var posts []notify.Request
 	for _, r := range f.fake.Requests() {

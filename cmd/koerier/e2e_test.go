@@ -481,31 +481,80 @@ func TestEndToEndZaakAfsluiten(t *testing.T) {
 	}
 }
 
-// TestEndToEndPeerOutageIsRequeued: Open Zaak answers 503 for a while. The
-// quick retries run out, the message is re-queued with a delay (no worker
-// held), and the email goes out once Open Zaak is back.
+// TestEndToEndPeerOutageIsRequeued: Open Zaak answers 503 twice, then 200.
+// Each 503 ends an attempt (no in-process hammering of an unwell peer): the
+// message is re-queued with a delay (no worker held), each re-queue is one
+// WARN line and a ledger line, and the email goes out once Open Zaak is
+// back. An operator can follow the whole story in the trail and in the
+// logs, where every stage line names the notification.
 func TestEndToEndPeerOutageIsRequeued(t *testing.T) {
-	h := startHarness(t, "embedded")
-	oz, d := h.sb.OpenZaak, h.sb.Demo
-	h.sb.OpenZaakFaults.Add(fault.Rule{PathPrefix: "/zaken/api/v1/statussen", Status: http.StatusServiceUnavailable, Times: 14})
-	n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
-	h.post(t, n)
-	eventually(t, 60*time.Second, "the email after the outage", func() bool {
-		return len(sentTo(h.sb, "jan.jansen@example.com")) == 1
-	})
-	req, _ := http.NewRequest(http.MethodGet, h.url+"/metrics", nil)
-	req.Header.Set("Authorization", "Bearer admin-e2e")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if !strings.Contains(string(body), "koerier_requeued_total") {
-		t.Fatalf("no re-queue counted in /metrics:\n%s", body)
-	}
-	if !strings.Contains(string(body), `koerier_queue_depth{otel_scope_name="koerier",otel_scope_schema_url="",otel_scope_version="",topic="koerier.inbound"}`) {
-		t.Fatalf("no queue depth for koerier.inbound in /metrics:\n%s", body)
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			h.sb.OpenZaakFaults.Add(fault.Rule{PathPrefix: "/zaken/api/v1/statussen", Status: http.StatusServiceUnavailable, Times: 2})
+			n := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
+			id := httpapi.NotificationID(n)
+			h.post(t, n)
+			eventually(t, 60*time.Second, "the email after the outage", func() bool {
+				return len(sentTo(h.sb, "jan.jansen@example.com")) == 1
+			})
+			var recs []store.Record
+			eventually(t, 10*time.Second, "the delivery in the trail", func() bool {
+				recs = h.trail(t, id)
+				return hasStatus(recs, "deliver", "sent")
+			})
+			requeued := 0
+			for _, r := range recs {
+				if r.Stage == "enrich" && r.Status == "requeued" {
+					requeued++
+					if !strings.Contains(r.Detail, "503") || !strings.Contains(r.Detail, "volgende poging") {
+						t.Fatalf("re-queue detail %q does not say the status and the next attempt", r.Detail)
+					}
+				}
+			}
+			if requeued != 2 {
+				t.Fatalf("%d re-queues in the trail, want 2: %+v", requeued, recs)
+			}
+
+			warns := 0
+			for _, line := range strings.Split(strings.TrimSpace(h.logs.String()), "\n") {
+				var m map[string]any
+				if err := json.Unmarshal([]byte(line), &m); err != nil {
+					t.Fatalf("log line %q: %v", line, err)
+				}
+				if m["stage"] != nil && m["notification"] != id {
+					t.Fatalf("a stage log line does not name notification %s: %s", id, line)
+				}
+				if m["msg"] == "temporary failure, re-queued" {
+					warns++
+					if m["level"] != "WARN" || m["http_status"] != float64(503) || m["next_attempt"] == nil || m["peer"] == "" {
+						t.Fatalf("re-queue line without level WARN, status, peer and next attempt: %s", line)
+					}
+				}
+				if m["level"] == "ERROR" {
+					t.Fatalf("an ERROR line for a temporary outage: %s", line)
+				}
+			}
+			if warns != 2 {
+				t.Fatalf("%d re-queue WARN lines, want one per attempt (2):\n%s", warns, h.logs.String())
+			}
+
+			req, _ := http.NewRequest(http.MethodGet, h.url+"/metrics", nil)
+			req.Header.Set("Authorization", "Bearer admin-e2e")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if !strings.Contains(string(body), "koerier_requeued_total") {
+				t.Fatalf("no re-queue counted in /metrics:\n%s", body)
+			}
+			if !strings.Contains(string(body), `koerier_queue_depth{otel_scope_name="koerier",otel_scope_schema_url="",otel_scope_version="",topic="koerier.inbound"}`) {
+				t.Fatalf("no queue depth for koerier.inbound in /metrics:\n%s", body)
+			}
+		})
 	}
 }
 

@@ -118,7 +118,7 @@ func DescribeDeadLetter(msg *message.Message, since time.Time) DeadLetter {
 	d.Reason = telemetry.Mask(d.Reason)
 	d.Replayed, _ = strconv.Atoi(md.Get(MetaReplayed))
 	switch t := d.Topic; {
-	case t == event.TopicInbound || t == event.TopicScheduled:
+	case t == event.TopicInbound:
 		var in event.Inbound
 		if json.Unmarshal(msg.Payload, &in) == nil {
 			d.Kind, d.Notification = "notification", in.ID

@@ -21,8 +21,6 @@ const (
 	TopicEvents     = "koerier.events"
 	TopicOutcomes   = "koerier.outcomes"
 	TopicDeadLetter = "koerier.deadletter"
-	// TopicScheduled carries timers (taak reminders) that become due later.
-	TopicScheduled = "koerier.scheduled"
 )
 
 // DeliveryTopic is the topic that the deliver stage of one channel consumes.
@@ -72,9 +70,11 @@ type Inbound struct {
 	ReceivedAt   time.Time     `json:"receivedAt"`
 	Notification *Notification `json:"notification,omitempty"`
 	External     *External     `json:"external,omitempty"`
-	// Attempt counts re-queues of this inbound message by the enrich stage
-	// (the rol race); 0 on first delivery.
-	Attempt int `json:"attempt,omitempty"`
+	// Attempt is how often this message was re-queued (0 at first). It is
+	// not part of the payload: the enrich stage fills it from the one
+	// attempt counter that travels in the message's metadata
+	// (router.MetaAttempt), so the Enricher can pace the rol race.
+	Attempt int `json:"-"`
 	// DueAt is when a re-queued or scheduled message should be processed;
 	// zero means now. The router publishes it with a bus delay.
 	DueAt time.Time `json:"dueAt,omitempty"`
@@ -354,7 +354,12 @@ const (
 // Outcome is the result of a Delivery, from the deliver stage or a provider
 // callback. Its payload goes to TopicOutcomes.
 type Outcome struct {
-	DeliveryID string    `json:"deliveryId"`
+	DeliveryID string `json:"deliveryId"`
+	// InboundID and EventID name the notification and event the delivery
+	// came from (the deliver stage sets them; a provider callback knows
+	// only DeliveryID), so settle's logs can name them.
+	InboundID  string    `json:"inboundId,omitempty"`
+	EventID    string    `json:"eventId,omitempty"`
 	Delivery   *Delivery `json:"delivery,omitempty"`
 	Channel    string    `json:"channel"`
 	Status     string    `json:"status"`

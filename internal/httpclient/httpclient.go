@@ -37,9 +37,9 @@ type Options struct {
 	Logger    *slog.Logger
 }
 
-// New returns an *http.Client that retries temporary failures (connection
-// errors, 429, 5xx) with backoff, and on the final failure returns the last
-// response unchanged (PassthroughErrorHandler) so the caller can classify it.
+// New returns an *http.Client that retries connection errors with backoff
+// and 429/503 answers that carry a short Retry-After, and on the final
+// failure returns the last response unchanged (PassthroughErrorHandler) so the caller can classify it.
 func New(o Options) *http.Client {
 	if o.Timeout == 0 {
 		o.Timeout = 10 * time.Second
@@ -69,17 +69,27 @@ func New(o Options) *http.Client {
 	rc.RetryWaitMin = o.RetryWaitMin
 	rc.RetryWaitMax = o.RetryWaitMax
 	rc.ErrorHandler = retryablehttp.PassthroughErrorHandler
+	// retryablehttp logs every attempt and its final give-up at ERROR
+	// (about a dozen lines per failing call), without the notification the
+	// call was for. The caller classifies the final answer and the router
+	// logs one WARN per attempt with the peer and status, so the client's
+	// own chatter is DEBUG.
+	rc.Logger = nil
 	if o.Logger != nil {
-		rc.Logger = o.Logger
-	} else {
-		rc.Logger = nil
+		rc.Logger = debugLogger{o.Logger}
 	}
 	maxRA := o.MaxRetryAfter
 	rc.CheckRetry = func(ctx context.Context, resp *http.Response, err error) (bool, error) {
-		// A Retry-After beyond our cap is not worth holding a worker for:
-		// stop retrying in-process and let the caller re-queue.
-		if resp != nil && (resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable) {
-			if ra := RetryAfter(resp); ra > maxRA {
+		// A peer that answers 5xx or 429 is up but unwell. Retrying it a few
+		// times within seconds rarely helps and multiplied with the
+		// router's attempts (a dozen calls per attempt); the caller
+		// classifies the answer as temporary and the router re-queues it
+		// with minutes of backoff and one WARN line. Only an answer that
+		// says when to come back (Retry-After within our cap) is waited
+		// for here; a longer hint is not worth holding a worker for.
+		if err == nil && resp != nil && (resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests) {
+			hinted := resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode == http.StatusServiceUnavailable
+			if ra := RetryAfter(resp); !hinted || ra == 0 || ra > maxRA {
 				return false, nil
 			}
 		}
@@ -120,3 +130,12 @@ func RetryAfter(resp *http.Response) time.Duration {
 	}
 	return 0
 }
+
+// debugLogger is a retryablehttp.LeveledLogger that logs everything at
+// DEBUG.
+type debugLogger struct{ l *slog.Logger }
+
+func (d debugLogger) Error(msg string, kv ...any) { d.l.Debug(msg, kv...) }
+func (d debugLogger) Info(msg string, kv ...any)  { d.l.Debug(msg, kv...) }
+func (d debugLogger) Debug(msg string, kv ...any) { d.l.Debug(msg, kv...) }
+func (d debugLogger) Warn(msg string, kv ...any)  { d.l.Debug(msg, kv...) }

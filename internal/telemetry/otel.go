@@ -22,7 +22,7 @@ import (
 )
 
 // NewLogger returns a JSON or text slog logger at level that masks personal
-// data in every line.
+// data in every line and adds the ids its context carries (WithLogAttrs).
 func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	var lv slog.Level
 	_ = lv.UnmarshalText([]byte(strings.ToUpper(level)))
@@ -33,7 +33,7 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	} else {
 		h = slog.NewJSONHandler(w, opts)
 	}
-	return slog.New(NewMaskingHandler(h))
+	return slog.New(ContextHandler{NewMaskingHandler(h)})
 }
 
 // Providers holds the OpenTelemetry providers of one process. Metrics are
@@ -116,12 +116,12 @@ func TracingMiddleware(tracer trace.Tracer) message.HandlerMiddleware {
 			ctx, span := tracer.Start(ctx, message.HandlerNameFromCtx(msg.Context()), trace.WithSpanKind(trace.SpanKindConsumer))
 			defer span.End()
 			msg.SetContext(ctx)
+			// The router's stages publish through TracingPublisher (they
+			// write to several topics, so they are registered without a
+			// handler publisher); that is where the context is injected.
 			out, err := h(msg)
 			if err != nil {
 				span.RecordError(err)
-			}
-			for _, m := range out {
-				Inject(ctx, m)
 			}
 			return out, err
 		}

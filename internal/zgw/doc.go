@@ -68,7 +68,9 @@
 // Open Zaak creates a zaak and its first status before the initiator rol
 // exists. Enrich then returns failure.Later with reason
 // "initiator-rol-ontbreekt" and the delay from Config.RolBackoff[in.Attempt];
-// the router re-publishes the inbound with Attempt+1 and acks the original.
+// the router's re-queue middleware re-publishes the inbound with that delay
+// and its attempt counter (router.MetaAttempt, which the enrich stage hands
+// over as in.Attempt) plus one, and acks the original.
 // After the last delay it returns failure.DeadLetter with that reason.
 // 401/403 is failure.Config (dead letter), 5xx/429/timeouts are
 // failure.Temporary (see errors.go).

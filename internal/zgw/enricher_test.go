@@ -167,8 +167,10 @@ func TestEnrichGemachtigdeIsSeparateSubject(t *testing.T) {
 func TestEnrichSendsAcceptCrsAndFreshJWT(t *testing.T) {
 	f := newFixture(t)
 	f.oz.ResetRequests()
-	// One 503 on the status forces a retry, which must carry a token too.
-	f.oz.Faults.Add(fault.Rule{PathPrefix: openzaak.PathStatussen, Status: http.StatusServiceUnavailable, Times: 1})
+	// One 503 with a short Retry-After on the status makes the HTTP client
+	// retry in-process (without a Retry-After the router re-queues
+	// instead), and the retry must carry a token too.
+	f.oz.Faults.Add(fault.Rule{PathPrefix: openzaak.PathStatussen, Status: http.StatusServiceUnavailable, RetryAfter: time.Second, Times: 1})
 	_, err := f.e.Enrich(context.Background(), statusInbound(f.oz.ZakenRoot()+"/statussen/"+openzaak.ExampleStatusUUID, f.demo.ZaakInwoner.URL))
 	if err != nil {
 		t.Fatalf("Enrich: %v", err)

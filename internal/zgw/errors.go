@@ -11,8 +11,9 @@ import (
 //   - failure.Later with a Reason (ReasonRolOntbreekt, ReasonTaakBezet): the
 //     Enricher expected this and decided from in.Attempt that another try
 //     after the delay is worthwhile (the rol race, or a taak another replica
-//     is handling). The enrich stage re-publishes the inbound message with
-//     that delay and Attempt+1, and acks the original.
+//     is handling). The router's re-queue middleware re-publishes the
+//     inbound message with that delay and its attempt counter plus one (in
+//     in.Attempt on the next try), and acks the original.
 //   - failure.DeadLetter (the rol never came) and failure.Config (a 401 or
 //     403: Koerier's credentials or autorisaties are wrong, an *AuthError):
 //     dead-letter at once; a retry cannot help.
