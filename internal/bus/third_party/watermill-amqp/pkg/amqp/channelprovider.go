@@ -85,7 +85,7 @@ func (c *pooledChannel) DeliveryConfirmationEnabled() bool {
 func (c *pooledChannel) openAMQPChannel() error {
 	var err error
 
-	c.amqpChan, err = c.conn.amqpConnection.Channel()
+	c.amqpChan, err = c.conn.Connection().Channel()
 	if err != nil {
 		return fmt.Errorf("create AMQP channel: %w", err)
 	}
@@ -106,18 +106,31 @@ func (c *pooledChannel) openAMQPChannel() error {
 	return nil
 }
 
+// validate reopens the channel when it was closed. Koerier's patch: it also
+// checks IsClosed (the close notification may carry no error) and does not
+// dereference a nil close error.
 func (c *pooledChannel) validate() error {
 	select {
 	case e := <-c.closedChan:
-		c.logger.Info("AMQP channel was closed. Opening new channel.", watermill.LogFields{"close-error": e.Error()})
+		fields := watermill.LogFields{}
+		if e != nil {
+			fields["close-error"] = e.Error()
+		}
+		c.logger.Info("AMQP channel was closed. Opening new channel.", fields)
 
 		return c.openAMQPChannel()
 	default:
+		if c.amqpChan == nil || c.amqpChan.IsClosed() {
+			return c.openAMQPChannel()
+		}
 		return nil
 	}
 }
 
 func (c *pooledChannel) Close() error {
+	if c.amqpChan == nil {
+		return nil
+	}
 	return c.amqpChan.Close()
 }
 
@@ -157,7 +170,7 @@ func newDefaultChannelProvider(conn *ConnectionWrapper, confirmDelivery bool) *d
 }
 
 func (p *defaultChannelProvider) Channel() (channel, error) {
-	amqpChan, err := p.conn.amqpConnection.Channel()
+	amqpChan, err := p.conn.Connection().Channel()
 	if err != nil {
 		return nil, fmt.Errorf("create AMQP channel: %w", err)
 	}
@@ -239,6 +252,10 @@ func (p *pooledChannelProvider) Channel() (channel, error) {
 	case c := <-p.chanPool:
 		// Ensure that the existing AMQP channel is still open.
 		if err := c.validate(); err != nil {
+			// Koerier's patch: return it to the pool, to be reopened on the
+			// next call. Upstream dropped it, so every publish that raced a
+			// lost connection shrank the pool until Publish blocked forever.
+			p.chanPool <- c
 			return nil, err
 		}
 

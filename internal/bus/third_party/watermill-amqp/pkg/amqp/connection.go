@@ -16,6 +16,9 @@ type ConnectionWrapper struct {
 
 	logger watermill.LoggerAdapter
 
+	// amqpConnectionLock guards amqpConnection and connected. Koerier's
+	// patch: upstream reads both without it while handleConnectionClose
+	// replaces them (data race on every reconnect, watermill issue #693).
 	amqpConnection     *amqp.Connection
 	amqpConnectionLock sync.Mutex
 	connected          chan struct{}
@@ -63,7 +66,7 @@ func (c *ConnectionWrapper) Close() error {
 
 	c.connectionWaitGroup.Wait()
 
-	if err := c.amqpConnection.Close(); err != nil {
+	if err := c.Connection().Close(); err != nil {
 		c.logger.Error("Connection close error", err, nil)
 	}
 
@@ -71,9 +74,9 @@ func (c *ConnectionWrapper) Close() error {
 }
 
 func (c *ConnectionWrapper) connect() error {
-	c.amqpConnectionLock.Lock()
-	defer c.amqpConnectionLock.Unlock()
-
+	// Koerier's patch: dial outside amqpConnectionLock, so IsConnected (and
+	// with it Publish, which must fail fast while the broker is away) never
+	// waits for a dial that can take the whole dial timeout.
 	amqpConfig := c.config.AmqpConfig
 	if amqpConfig != nil && amqpConfig.TLSClientConfig != nil && c.config.TLSConfig != nil {
 		return errors.New("both Config.AmqpConfig.TLSClientConfig and Config.TLSConfig are set")
@@ -93,8 +96,11 @@ func (c *ConnectionWrapper) connect() error {
 	if err != nil {
 		return errors.Wrap(err, "cannot connect to AMQP")
 	}
+
+	c.amqpConnectionLock.Lock()
 	c.amqpConnection = connection
 	close(c.connected)
+	c.amqpConnectionLock.Unlock()
 
 	c.logger.Info("Connected to AMQP", nil)
 
@@ -102,16 +108,27 @@ func (c *ConnectionWrapper) connect() error {
 }
 
 func (c *ConnectionWrapper) Connection() *amqp.Connection {
+	c.amqpConnectionLock.Lock()
+	defer c.amqpConnectionLock.Unlock()
 	return c.amqpConnection
 }
 
 func (c *ConnectionWrapper) Connected() chan struct{} {
+	c.amqpConnectionLock.Lock()
+	defer c.amqpConnectionLock.Unlock()
 	return c.connected
+}
+
+// setDisconnected replaces connected with a fresh, open channel.
+func (c *ConnectionWrapper) setDisconnected() {
+	c.amqpConnectionLock.Lock()
+	defer c.amqpConnectionLock.Unlock()
+	c.connected = make(chan struct{})
 }
 
 func (c *ConnectionWrapper) IsConnected() bool {
 	select {
-	case <-c.connected:
+	case <-c.Connected():
 		return true
 	default:
 		return false
@@ -125,18 +142,18 @@ func (c *ConnectionWrapper) Closed() bool {
 func (c *ConnectionWrapper) handleConnectionClose() {
 	for {
 		c.logger.Debug("handleConnectionClose is waiting for c.connected", nil)
-		<-c.connected
+		<-c.Connected()
 		c.logger.Debug("handleConnectionClose is for connection or Pub/Sub close", nil)
 
-		notifyCloseConnection := c.amqpConnection.NotifyClose(make(chan *amqp.Error))
+		notifyCloseConnection := c.Connection().NotifyClose(make(chan *amqp.Error, 1))
 
 		select {
 		case <-c.closing:
 			c.logger.Debug("Stopping handleConnectionClose", nil)
-			c.connected = make(chan struct{})
+			c.setDisconnected()
 			return
 		case err := <-notifyCloseConnection:
-			c.connected = make(chan struct{})
+			c.setDisconnected()
 			c.logger.Error("Received close notification from AMQP, reconnecting", err, nil)
 			c.reconnect()
 		}
