@@ -61,3 +61,10 @@ require (
 	modernc.org/mathutil v1.7.1 // indirect
 	modernc.org/memory v1.12.1 // indirect
 )
+
+// watermill-amqp v2.1.3 (and v3.0.1, and upstream main) read
+// ConnectionWrapper.connected and .amqpConnection without the lock that
+// reconnect writes them under (github.com/ThreeDotsLabs/watermill#693). This
+// copy adds the locking and a channel pool that survives a lost connection;
+// drop it when a release fixes the race.
+replace github.com/ThreeDotsLabs/watermill-amqp/v2 v2.1.3 => ./internal/bus/third_party/watermill-amqp

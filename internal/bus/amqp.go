@@ -133,8 +133,17 @@ func amqpConfig(o Options) wamqp.Config {
 			"connection_name": "koerier",
 		},
 	}
-	cfg.Connection.Reconnect = wamqp.DefaultReconnectConfig()
-	cfg.Connection.Reconnect.BackoffMaxInterval = 10 * time.Second
+	// Ingest answers 503 while the broker is away, so every second spent
+	// between the broker coming back and the next dial attempt is a second
+	// of refused notifications: retry at most every ~0.6 s. A dial to a
+	// broker that is down fails at once (connection refused), so this costs
+	// the broker next to nothing.
+	cfg.Connection.Reconnect = &wamqp.ReconnectConfig{
+		BackoffInitialInterval:     100 * time.Millisecond,
+		BackoffRandomizationFactor: 0.2,
+		BackoffMultiplier:          1.5,
+		BackoffMaxInterval:         500 * time.Millisecond,
+	}
 	cfg.Marshaler = headerMarshaler{}
 	cfg.Publish.ConfirmDelivery = true
 	cfg.Publish.ChannelPoolSize = o.ChannelPoolSize

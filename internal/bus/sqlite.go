@@ -45,6 +45,10 @@ type SQLiteConfig struct {
 	DeadLetterTopic string
 	// Now is the clock; tests inject one. Default clock.System.
 	Now func() time.Time
+	// CompactInterval is how often the file gives its free pages back to
+	// the file system and the WAL is truncated (see Compact). Default one
+	// minute; less than zero disables it (Compact can still be called).
+	CompactInterval time.Duration
 }
 
 func (c *SQLiteConfig) setDefaults() {
@@ -63,7 +67,13 @@ func (c *SQLiteConfig) setDefaults() {
 	if c.Now == nil {
 		c.Now = clock.System
 	}
+	if c.CompactInterval == 0 {
+		c.CompactInterval = DefaultCompactInterval
+	}
 }
+
+// DefaultCompactInterval is how often the SQLite bus compacts its file.
+const DefaultCompactInterval = time.Minute
 
 // DefaultDeadLetterTopic is where messages go that no handler could process.
 // It equals event.TopicDeadLetter; the bus does not import event to stay a
@@ -119,6 +129,8 @@ type SQLite struct {
 
 	wakeMu sync.Mutex
 	wake   map[string]chan struct{}
+
+	compactDone chan struct{}
 }
 
 type writeOp struct {
@@ -127,6 +139,10 @@ type writeOp struct {
 	// the rest (claims, acks, nacks) may be lost in a power cut, which only
 	// causes a redelivery.
 	durable bool
+	// outside, when set, runs instead of fn outside any transaction (for
+	// pragmas SQLite refuses inside one), alone, after the writes queued
+	// before it are committed.
+	outside func(conn *sql.Conn) error
 	done    chan error
 }
 
@@ -158,6 +174,9 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	q.Add("_pragma", "journal_mode(WAL)")
 	q.Add("_pragma", "busy_timeout(10000)")
 	q.Add("_pragma", "synchronous(FULL)")
+	// Messages carry personal data (BSNs, addresses): overwrite what a
+	// delete frees instead of leaving it in free pages.
+	q.Add("_pragma", "secure_delete(ON)")
 	db, err := sql.Open("sqlite", "file:"+cfg.Path+"?"+q.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("bus: sqlite: open %s: %w", cfg.Path, err)
@@ -168,6 +187,10 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
+	if err := ensureIncrementalVacuum(db); err != nil {
+		_ = db.Close()
+		return nil, fmt.Errorf("bus: sqlite: %s: %w", cfg.Path, err)
+	}
 	if _, err := db.Exec(sqliteSchema); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bus: sqlite: create schema in %s: %w", cfg.Path, err)
@@ -178,35 +201,125 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 		return nil, fmt.Errorf("bus: sqlite: connect to %s: %w", cfg.Path, err)
 	}
 	s := &SQLite{
-		cfg:        cfg,
-		db:         db,
-		conn:       conn,
-		syncFull:   true,
-		stmts:      map[string]*sql.Stmt{},
-		logger:     logger,
-		ops:        make(chan *writeOp, maxBatch),
-		closing:    make(chan struct{}),
-		writerDone: make(chan struct{}),
-		wake:       map[string]chan struct{}{},
+		cfg:         cfg,
+		db:          db,
+		conn:        conn,
+		syncFull:    true,
+		stmts:       map[string]*sql.Stmt{},
+		logger:      logger,
+		ops:         make(chan *writeOp, maxBatch),
+		closing:     make(chan struct{}),
+		writerDone:  make(chan struct{}),
+		wake:        map[string]chan struct{}{},
+		compactDone: make(chan struct{}),
 	}
 	go s.writer()
+	go s.compactLoop()
 	return s, nil
+}
+
+// ensureIncrementalVacuum makes the file return free pages to the file
+// system on PRAGMA incremental_vacuum. SQLite only takes auto_vacuum before
+// the first table is created and the file is switched to WAL, so a file
+// made by an older Koerier (or fresh in WAL mode) is converted once with a
+// full VACUUM.
+func ensureIncrementalVacuum(db *sql.DB) error {
+	const incremental = 2
+	var mode int
+	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == incremental {
+		return nil
+	}
+	if _, err := db.Exec("PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	// The pragma alone would do on a file without tables, but not once it
+	// is in WAL mode; VACUUM applies it either way (at once when empty).
+	if _, err := db.Exec("VACUUM"); err != nil {
+		return fmt.Errorf("convert to incremental auto_vacuum: %w", err)
+	}
+	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode != incremental {
+		return fmt.Errorf("auto_vacuum stayed %d after VACUUM, want %d (incremental)", mode, incremental)
+	}
+	return nil
+}
+
+// Compact gives the file's free pages back to the file system and
+// truncates the WAL, so the file shrinks after a flood and the bytes of
+// acked messages are gone from disk (secure_delete zeroes them in the pages
+// the checkpoint writes back). It runs in the writer goroutine between
+// batches.
+func (s *SQLite) Compact() error {
+	return s.queue(&writeOp{outside: compactConn, done: make(chan error, 1)})
+}
+
+func compactConn(conn *sql.Conn) error {
+	ctx := context.Background()
+	if err := incrementalVacuum(ctx, conn); err != nil {
+		return fmt.Errorf("bus: sqlite: %w", err)
+	}
+	var busy, logFrames, checkpointed int
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("bus: sqlite: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		// Another process (the CLI) reads an old snapshot; the next
+		// compaction finishes the job.
+		return errors.New("bus: sqlite: checkpoint: a reader held the WAL; it was not truncated")
+	}
+	return nil
+}
+
+func (s *SQLite) compactLoop() {
+	defer close(s.compactDone)
+	if s.cfg.CompactInterval < 0 {
+		return
+	}
+	t := time.NewTicker(s.cfg.CompactInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.closing:
+			return
+		case <-t.C:
+			if err := s.Compact(); err != nil && !errors.Is(err, ErrClosed) {
+				s.logger.Error("Cannot compact the bus database; retrying at the next interval", err, nil)
+			}
+		}
+	}
 }
 
 func (s *SQLite) writer() {
 	defer close(s.writerDone)
+	var carry *writeOp // an outside op that ended the previous batch
 	for {
-		var first *writeOp
-		select {
-		case first = <-s.ops:
-		case <-s.closing:
-			return
+		first := carry
+		carry = nil
+		if first == nil {
+			select {
+			case first = <-s.ops:
+			case <-s.closing:
+				return
+			}
+		}
+		if first.outside != nil {
+			first.done <- first.outside(s.conn)
+			continue
 		}
 		batch := []*writeOp{first}
 	fill:
 		for len(batch) < maxBatch {
 			select {
 			case op := <-s.ops:
+				if op.outside != nil {
+					carry = op
+					break fill
+				}
 				batch = append(batch, op)
 			default:
 				break fill
@@ -372,6 +485,7 @@ func (s *SQLite) Close() error {
 	var err error
 	s.closeOnce.Do(func() {
 		close(s.closing)
+		<-s.compactDone
 		<-s.writerDone
 		for _, st := range s.stmts {
 			_ = st.Close()
@@ -816,4 +930,20 @@ func (s *SQLite) settleOrRelease(sub *sqliteSubscriber, topic string, c *claimed
 	default:
 		sub.release(topic, c)
 	}
+}
+
+// incrementalVacuum frees every free page. SQLite frees one page per step
+// of the statement, so it is read to the end: Exec would stop after one.
+func incrementalVacuum(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, "PRAGMA incremental_vacuum")
+	if err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	return nil
 }

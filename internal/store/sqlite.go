@@ -134,6 +134,10 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	// NORMAL is durable in WAL mode against a process crash, which is the
 	// failure the embedded default promises to survive.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// The ledger and cache hold personal data (subject references, Open
+	// Klant answers): overwrite what a delete frees instead of leaving it in
+	// free pages.
+	q.Add("_pragma", "secure_delete(ON)")
 	// Transactions take the write lock at BEGIN: a deferred transaction that
 	// upgrades from read to write in WAL mode fails with SQLITE_BUSY without
 	// waiting for the busy timeout.
@@ -145,6 +149,10 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	}
 	w.SetMaxOpenConns(1)
 	if err := enableWAL(w, cfg.busyTimeout); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	if err := ensureIncrementalVacuum(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -189,6 +197,63 @@ func enableWAL(db *sql.DB, timeout time.Duration) error {
 		time.Sleep(backoff)
 		backoff = min(2*backoff, 50*time.Millisecond)
 	}
+}
+
+// ensureIncrementalVacuum makes the file return free pages to the file
+// system on PRAGMA incremental_vacuum. SQLite only takes auto_vacuum before
+// the first table is created and the file is switched to WAL, so a file
+// made by an older Koerier (or fresh in WAL mode) is converted once with a
+// full VACUUM (which waits for other processes via the busy timeout).
+func ensureIncrementalVacuum(db *sql.DB) error {
+	const incremental = 2
+	var mode int
+	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode == incremental {
+		return nil
+	}
+	if _, err := db.Exec("PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
+		return fmt.Errorf("set auto_vacuum: %w", err)
+	}
+	// The pragma alone would do on a file without tables, but not once it
+	// is in WAL mode; VACUUM applies it either way (at once when empty).
+	if _, err := db.Exec("VACUUM"); err != nil {
+		return fmt.Errorf("convert to incremental auto_vacuum: %w", err)
+	}
+	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
+		return fmt.Errorf("read auto_vacuum: %w", err)
+	}
+	if mode != incremental {
+		return fmt.Errorf("auto_vacuum stayed %d after VACUUM, want %d (incremental)", mode, incremental)
+	}
+	return nil
+}
+
+// Compact gives the file's free pages back to the file system and
+// truncates the WAL, so the file shrinks after deletes and the bytes of
+// deleted rows are gone from disk (secure_delete zeroes them in the pages
+// the checkpoint writes back). The background purge calls it after every
+// purge.
+func (s *SQLite) Compact(ctx context.Context) error {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return fmt.Errorf("store: sqlite: compact: %w", err)
+	}
+	defer conn.Close()
+	if err := incrementalVacuum(ctx, conn); err != nil {
+		return fmt.Errorf("store: sqlite: %w", err)
+	}
+	var busy, logFrames, checkpointed int
+	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
+		return fmt.Errorf("store: sqlite: checkpoint: %w", err)
+	}
+	if busy != 0 {
+		// A reader (another process, or a query of ours) holds an old
+		// snapshot; the next compaction finishes the job.
+		return errors.New("store: sqlite: checkpoint: a reader held the WAL; it was not truncated")
+	}
+	return nil
 }
 
 func isBusy(err error) bool {
@@ -423,10 +488,13 @@ func (s *SQLite) purgeLoop(every time.Duration) {
 		case <-s.stop:
 			return
 		case <-t.C:
-			// A failed purge is harmless (expired rows stay invisible) and
-			// the next tick tries again, so the error is dropped here.
+			// A failed purge or compaction is harmless (expired rows stay
+			// invisible) and the next tick tries again, so the error is
+			// dropped here.
 			ctx, cancel := context.WithTimeout(context.Background(), every)
-			_ = s.Purge(ctx)
+			if s.Purge(ctx) == nil {
+				_ = s.Compact(ctx)
+			}
 			cancel()
 		}
 	}
@@ -455,4 +523,20 @@ func (s *SQLite) Close() error {
 		}
 	})
 	return err
+}
+
+// incrementalVacuum frees every free page. SQLite frees one page per step
+// of the statement, so it is read to the end: Exec would stop after one.
+func incrementalVacuum(ctx context.Context, conn *sql.Conn) error {
+	rows, err := conn.QueryContext(ctx, "PRAGMA incremental_vacuum")
+	if err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("incremental vacuum: %w", err)
+	}
+	return nil
 }
