@@ -23,7 +23,11 @@ func isTemporary(err error) bool {
 	return failure.Classify(err).Kind == failure.KindTemporary
 }
 
-const attemptKey = "koerier_attempt"
+// MetaAttempt is the metadata key of the router's re-queue counter; a
+// dead-letter replay removes it so the message gets the full backoff again.
+const MetaAttempt = "koerier_attempt"
+
+const attemptKey = MetaAttempt
 
 // requeueMiddleware re-publishes a message whose handler failed with a
 // temporary error (after the quick retries) to its own topic with a delay,

@@ -186,19 +186,10 @@ func deliveryID(eventID, channel, recipientRef, message string) string {
 	return hex.EncodeToString(h[:16])
 }
 
-// subjectRef is the keyed hash that stands for a subject in the ledger.
+// subjectRef is the keyed hash that stands for a subject in the ledger
+// (store.SubjectRefOf, which `koerier trail --bsn` computes too).
 func (r *Router) subjectRef(s event.Subject) string {
-	switch {
-	case s.BSN != "":
-		return store.SubjectRef(r.o.SubjectKey, "bsn", s.BSN)
-	case s.KVK != "":
-		return store.SubjectRef(r.o.SubjectKey, "kvk", s.KVK+"/"+s.Vestigingsnummer)
-	case s.RSIN != "":
-		return store.SubjectRef(r.o.SubjectKey, "rsin", s.RSIN)
-	case s.PartijURL != "":
-		return store.SubjectRef(r.o.SubjectKey, "partij", s.PartijURL)
-	}
-	return ""
+	return store.SubjectRefOf(r.o.SubjectKey, s)
 }
 
 // personalisationKeys are always present (empty when the event has no such

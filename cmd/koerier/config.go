@@ -9,10 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/mijnservices/koerier/channels/notifynl"
 	"github.com/mijnservices/koerier/config"
-	"github.com/mijnservices/koerier/internal/httpclient"
-	"github.com/mijnservices/koerier/internal/zgw"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/rules"
 )
 
@@ -57,7 +55,7 @@ func runConfigCheck(out io.Writer, path string) error {
 	for _, w := range warnings {
 		fmt.Fprintln(out, "WARN:", w)
 	}
-	rs, errs := checkServe(cfg)
+	rs, errs := app.Check(cfg)
 	for _, e := range errs {
 		printErrors(out, e)
 	}
@@ -90,57 +88,6 @@ func printErrors(w io.Writer, err error) {
 		return
 	}
 	fmt.Fprintln(w, "error:", err)
-}
-
-// checkServe does the fallible work serve would do with cfg before it opens
-// the bus and the store: load the rules and build the peers' clients (which
-// parses the Notify API key and reads TLS files, but calls nobody).
-func checkServe(cfg config.Config) (*rules.RuleSet, []error) {
-	var errs []error
-	at := func(key string, err error) {
-		errs = append(errs, &config.Error{File: cfg.File, Line: cfg.Line(key), Key: key, Msg: err.Error()})
-	}
-	rs, err := rules.Load(cfg.Rules.Path)
-	if err != nil {
-		var res rules.Errors
-		if errors.As(err, &res) {
-			at("rules.path", fmt.Errorf("%s does not load (%d error(s) below)", cfg.Rules.Path, len(res)))
-		} else {
-			at("rules.path", err)
-		}
-		errs = append(errs, err)
-	}
-	if cfg.Notify.URL != "" {
-		if _, err := notifynl.ParseAPIKey(cfg.Notify.APIKey); err != nil {
-			at("notify.api_key", err)
-		}
-	}
-	for _, t := range []struct {
-		key string
-		tls config.TLS
-		on  bool
-	}{{"brp.tls", cfg.BRP.TLS, cfg.BRP.URL != ""}, {"berichtenbox.tls", cfg.Berichtenbox.TLS, cfg.Berichtenbox.ValidatieURL != ""}} {
-		if t.on && t.tls.CertFile != "" {
-			if _, err := httpclient.MutualTLS(t.tls.CertFile, t.tls.KeyFile, t.tls.CAFile); err != nil {
-				at(t.key, err)
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return rs, errs
-	}
-	// What the checks above do not cover, the constructors do.
-	log := slog.New(slog.DiscardHandler)
-	if _, err := zgw.New(zgwConfig(cfg, nil, log)); err != nil {
-		at("zgw", err)
-	}
-	if _, err := buildResolver(cfg, nil, log); err != nil {
-		at("openklant", err)
-	}
-	if _, err := buildChannels(cfg, log, nil); err != nil {
-		at("notify", err)
-	}
-	return rs, errs
 }
 
 // warnPlaceholders logs, loudly, every secret that is still a change-me

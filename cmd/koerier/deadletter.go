@@ -5,42 +5,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
-	"github.com/ThreeDotsLabs/watermill"
-	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/ThreeDotsLabs/watermill/message/router/middleware"
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
-	"github.com/mijnservices/koerier/internal/bus"
-	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 func init() { register(newDeadletterCmd) }
-
-// metaReplayed counts how often an operator sent a message back from the
-// dead-letter queue, so a message that keeps coming back is recognisable.
-const metaReplayed = "koerier_replayed"
-
-// deadLetterIdle is how long replay waits for one more dead letter before it
-// concludes the queue is empty and ends.
-const deadLetterIdle = 2 * time.Second
-
-// droppedOnReplay are the metadata keys that describe the failed attempt
-// (why and where it was poisoned, how often it was delivered or re-queued,
-// when it is due); a replayed message starts afresh without them.
-var droppedOnReplay = []string{
-	middleware.ReasonForPoisonedKey, middleware.PoisonedTopicKey, middleware.PoisonedHandlerKey, middleware.PoisonedSubscriberKey,
-	bus.MetaDeadLetterReason, bus.MetaDeadLetterTopic, bus.MetaDeliveryAttempt, bus.MetaNotBefore,
-	"koerier_retries", // the RabbitMQ bus's nack counter
-	"koerier_attempt", // the router's re-queue counter: a replay gets the full backoff again
-}
 
 func newDeadletterCmd() *cobra.Command {
 	var path string
@@ -138,139 +114,35 @@ standard output.`,
 	return cmd
 }
 
-// openBus connects to the configured bus. It refuses to create an empty
-// SQLite bus: a wrong path must not look like an empty queue.
-func openBus(ctx context.Context, cfg config.Config, log *slog.Logger) (*bus.Bus, error) {
-	o := busOptions(cfg, event.TopicDeadLetter)
-	if err := busExists(o); err != nil {
-		return nil, err
-	}
-	b, err := bus.New(ctx, o, watermill.NewSlogLogger(log.With("component", "bus")))
-	if err != nil {
-		return nil, fmt.Errorf("deadletter: %w", err)
-	}
-	return b, nil
-}
-
-func busExists(o bus.Options) error {
-	if o.Backend == "" || o.Backend == bus.BackendSQLite {
-		if _, err := os.Stat(o.SQLitePath); err != nil {
-			return fmt.Errorf("deadletter: no bus database at %s (check data_dir and bus.sqlite.path in the configuration): %w", o.SQLitePath, err)
-		}
-	}
-	return nil
-}
-
-// deadLetter is what an operator may see of one dead-lettered message: its
-// routing facts and the ids inside, never the payload.
-type deadLetter struct {
-	UUID         string    `json:"uuid"`
-	Topic        string    `json:"topic"`
-	Handler      string    `json:"handler,omitempty"`
-	Reason       string    `json:"reason"`
-	Replayed     int       `json:"replayed,omitempty"`
-	DeadSince    time.Time `json:"deadSince,omitzero"`
-	Kind         string    `json:"kind,omitempty"` // notification, event, delivery, outcome
-	Notification string    `json:"notificationId,omitempty"`
-	EventID      string    `json:"eventId,omitempty"`
-	DeliveryID   string    `json:"deliveryId,omitempty"`
-	Channel      string    `json:"channel,omitempty"`
-}
-
-// originTopic is the topic a dead letter failed on: set by watermill's
-// poison middleware (router errors), by our bus (too many deliveries), or by
-// RabbitMQ itself (delivery limit; a delay queue stands for its topic).
-func originTopic(md message.Metadata) string {
-	if t := md.Get(middleware.PoisonedTopicKey); t != "" {
-		return t
-	}
-	if t := md.Get(bus.MetaDeadLetterTopic); t != "" && t != event.TopicDeadLetter {
-		return t
-	}
-	for _, k := range []string{"x-last-death-queue", "x-first-death-queue"} {
-		if q := md.Get(k); q != "" {
-			if i := strings.Index(q, ".delay."); i > 0 {
-				q = q[:i]
-			}
-			return q
-		}
-	}
-	return ""
-}
-
-func describeDeadLetter(msg *message.Message, since time.Time) deadLetter {
-	md := msg.Metadata
-	d := deadLetter{UUID: msg.UUID, Topic: originTopic(md), Handler: md.Get(middleware.PoisonedHandlerKey), DeadSince: since}
-	d.Reason = md.Get(middleware.ReasonForPoisonedKey)
-	if d.Reason == "" {
-		d.Reason = md.Get(bus.MetaDeadLetterReason)
-	}
-	if d.Reason == "" && md.Get("x-first-death-reason") != "" {
-		d.Reason = "RabbitMQ: " + md.Get("x-first-death-reason")
-	}
-	// Errors should carry no personal data, but a peer's answer quoted in
-	// one might: mask what looks like a BSN, email address or phone number.
-	d.Reason = telemetry.Mask(d.Reason)
-	d.Replayed, _ = strconv.Atoi(md.Get(metaReplayed))
-	switch t := d.Topic; {
-	case t == event.TopicInbound || t == event.TopicScheduled:
-		var in event.Inbound
-		if json.Unmarshal(msg.Payload, &in) == nil {
-			d.Kind, d.Notification = "notification", in.ID
-		}
-	case t == event.TopicEvents:
-		var ev event.Event
-		if json.Unmarshal(msg.Payload, &ev) == nil {
-			d.Kind, d.Notification, d.EventID = "event", ev.InboundID, ev.ID
-		}
-	case strings.HasPrefix(t, event.DeliveryTopic("")):
-		var dl event.Delivery
-		if json.Unmarshal(msg.Payload, &dl) == nil {
-			d.Kind, d.Notification, d.EventID, d.DeliveryID, d.Channel = "delivery", dl.InboundID, dl.EventID, dl.ID, dl.Channel
-		}
-	case t == event.TopicOutcomes:
-		var o event.Outcome
-		if json.Unmarshal(msg.Payload, &o) == nil {
-			d.Kind, d.DeliveryID, d.Channel = "outcome", o.DeliveryID, o.Channel
-			if o.Delivery != nil {
-				d.Notification, d.EventID = o.Delivery.InboundID, o.Delivery.EventID
-			}
-		}
-	}
-	return d
-}
-
+// listDeadLetters prints up to max dead letters, or JSON lines for scripts.
 func listDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, max int, asJSON bool) error {
-	if err := busExists(busOptions(cfg, event.TopicDeadLetter)); err != nil {
-		return err
-	}
-	msgs, err := bus.Peek(ctx, busOptions(cfg, event.TopicDeadLetter), event.TopicDeadLetter, max)
+	dls, err := app.PeekDeadLetters(ctx, cfg, operatorClock, max)
 	if err != nil {
 		return fmt.Errorf("deadletter: list: %w", err)
 	}
 	if asJSON {
 		enc := json.NewEncoder(w)
-		for _, p := range msgs {
-			if err := enc.Encode(describeDeadLetter(p.Msg, p.PublishedAt)); err != nil {
+		for _, d := range dls {
+			if err := enc.Encode(d); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	if len(msgs) == 0 {
+	if len(dls) == 0 {
 		fmt.Fprintln(w, "The dead-letter queue is empty.")
 		return nil
 	}
-	for i, p := range msgs {
-		printDeadLetter(w, i+1, describeDeadLetter(p.Msg, p.PublishedAt))
+	for i, d := range dls {
+		printDeadLetter(w, i+1, d)
 	}
-	if len(msgs) == max {
+	if len(dls) == max {
 		fmt.Fprintf(w, "(showing the first %d; there may be more: use --max)\n", max)
 	}
 	return nil
 }
 
-func printDeadLetter(w io.Writer, n int, d deadLetter) {
+func printDeadLetter(w io.Writer, n int, d app.DeadLetter) {
 	fmt.Fprintf(w, "%d. message %s from %s", n, d.UUID, orDash(d.Topic))
 	if d.Handler != "" {
 		fmt.Fprintf(w, " (handler %s)", d.Handler)
@@ -297,6 +169,7 @@ func printDeadLetter(w io.Writer, n int, d deadLetter) {
 	fmt.Fprintln(w)
 }
 
+// replayOptions are the replay command's flags.
 type replayOptions struct {
 	// Max is the most messages to replay; 0 means all.
 	Max int
@@ -304,28 +177,10 @@ type replayOptions struct {
 	Topic  string
 	DryRun bool
 	// Idle ends the replay when no dead letter arrived for this long
-	// (default deadLetterIdle).
+	// (default 2s).
 	Idle time.Duration
 	// Progress receives "replayed 120/500" lines; nil for none.
 	Progress io.Writer
-}
-
-// replayMessage is msg as it goes back to its topic: the same uuid and
-// payload, the failure's metadata removed, koerier_replayed incremented.
-func replayMessage(msg *message.Message) *message.Message {
-	out := message.NewMessage(msg.UUID, msg.Payload)
-	for k, v := range msg.Metadata {
-		if strings.HasPrefix(k, "x-") {
-			continue // the broker's own headers describe the failed delivery
-		}
-		out.Metadata.Set(k, v)
-	}
-	for _, k := range droppedOnReplay {
-		delete(out.Metadata, k)
-	}
-	n, _ := strconv.Atoi(msg.Metadata.Get(metaReplayed))
-	out.Metadata.Set(metaReplayed, strconv.Itoa(n+1))
-	return out
 }
 
 func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o replayOptions) error {
@@ -334,16 +189,12 @@ func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o re
 		if max <= 0 {
 			max = 10000
 		}
-		if err := busExists(busOptions(cfg, event.TopicDeadLetter)); err != nil {
-			return err
-		}
-		msgs, err := bus.Peek(ctx, busOptions(cfg, event.TopicDeadLetter), event.TopicDeadLetter, max)
+		dls, err := app.PeekDeadLetters(ctx, cfg, operatorClock, max)
 		if err != nil {
 			return fmt.Errorf("deadletter: replay: %w", err)
 		}
 		n := 0
-		for _, p := range msgs {
-			d := describeDeadLetter(p.Msg, p.PublishedAt)
+		for _, d := range dls {
 			if o.Topic != "" && d.Topic != o.Topic {
 				continue
 			}
@@ -354,150 +205,24 @@ func replayDeadLetters(ctx context.Context, w io.Writer, cfg config.Config, o re
 		return nil
 	}
 	log := telemetry.NewLogger(os.Stderr, cfg.Telemetry.LogFormat, "warn")
-	b, err := openBus(ctx, cfg, log)
+	b, err := app.OpenBus(ctx, cfg, operatorClock, log)
 	if err != nil {
 		return err
 	}
 	defer b.Close()
-	st, err := replayFrom(ctx, b, o)
-	fmt.Fprintf(w, "replayed %d message(s)", st.replayed)
-	if st.skipped > 0 {
-		fmt.Fprintf(w, ", left %d from other topics in the queue", st.skipped)
+	st, err := app.Replay(ctx, b, app.ReplayOptions{Max: o.Max, Topic: o.Topic, Idle: o.Idle, Progress: o.Progress})
+	fmt.Fprintf(w, "replayed %d message(s)", st.Replayed)
+	if st.Skipped > 0 {
+		fmt.Fprintf(w, ", left %d from other topics in the queue", st.Skipped)
 	}
-	if st.unknown > 0 {
-		fmt.Fprintf(w, ", left %d whose origin topic is unknown", st.unknown)
+	if st.Unknown > 0 {
+		fmt.Fprintf(w, ", left %d whose origin topic is unknown", st.Unknown)
 	}
-	if st.failedAgain > 0 {
-		fmt.Fprintf(w, "; %d failed again and are back in the queue (is the cause fixed? see 'koerier deadletter list')", st.failedAgain)
+	if st.FailedAgain > 0 {
+		fmt.Fprintf(w, "; %d failed again and are back in the queue (is the cause fixed? see 'koerier deadletter list')", st.FailedAgain)
 	}
 	fmt.Fprintln(w)
 	return err
-}
-
-type replayStats struct{ replayed, skipped, unknown, failedAgain int }
-
-// replayFrom moves dead letters back to their topics through b. It ends at
-// o.Max, after o.Idle without a message, or when a message it left in the
-// queue comes round again (it has then seen them all). A message that fails
-// again while the replay runs is left in the queue, not replayed again: the
-// cause is evidently not fixed, and replaying it would loop.
-func replayFrom(ctx context.Context, b *bus.Bus, o replayOptions) (replayStats, error) {
-	var st replayStats
-	if o.Idle <= 0 {
-		o.Idle = deadLetterIdle
-	}
-	total, err := b.Pending(ctx, b.DeadLetterTopic())
-	if err != nil {
-		total = 0 // only the progress line needs it
-	}
-	if o.Max > 0 && (total == 0 || o.Max < total) {
-		total = o.Max
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	msgs, err := b.Subscriber.Subscribe(ctx, b.DeadLetterTopic())
-	if err != nil {
-		return st, fmt.Errorf("deadletter: replay: subscribe to %s: %w", b.DeadLetterTopic(), err)
-	}
-	left, replayed := map[string]bool{}, map[string]bool{}
-	idle := time.NewTimer(o.Idle)
-	defer idle.Stop()
-	lastProgress := time.Now()
-	for o.Max <= 0 || st.replayed < o.Max {
-		var msg *message.Message
-		select {
-		case m, ok := <-msgs:
-			if !ok {
-				return st, fmt.Errorf("deadletter: replay: the subscription to %s ended", b.DeadLetterTopic())
-			}
-			msg = m
-		case <-idle.C:
-			return st, nil
-		case <-ctx.Done():
-			return st, ctx.Err()
-		}
-		idle.Reset(o.Idle)
-		if left[msg.UUID] {
-			// Round once: everything before it was seen. Not acking it
-			// hands it back when the subscription ends.
-			return st, nil
-		}
-		topic := originTopic(msg.Metadata)
-		if again := replayed[msg.UUID]; again || topic == "" || (o.Topic != "" && topic != o.Topic) {
-			left[msg.UUID] = true
-			switch {
-			case again:
-				st.failedAgain++
-			case topic == "":
-				st.unknown++
-			default:
-				st.skipped++
-			}
-			if err := b.Publisher.Publish(b.DeadLetterTopic(), keptMessage(msg, topic)); err != nil {
-				return st, fmt.Errorf("deadletter: replay: put %s back: %w", msg.UUID, err)
-			}
-			msg.Ack()
-			continue
-		}
-		out := replayMessage(msg)
-		if err := b.Publisher.Publish(topic, out); err != nil {
-			// Unacked, it goes back to the queue when the subscription ends.
-			return st, fmt.Errorf("deadletter: replay %s to %s: %w", msg.UUID, topic, err)
-		}
-		msg.Ack()
-		replayed[msg.UUID] = true
-		st.replayed++
-		if o.Max > 0 && st.replayed >= o.Max {
-			settled(msgs)
-		}
-		if o.Progress != nil && (time.Since(lastProgress) > time.Second || st.replayed%100 == 0) {
-			lastProgress = time.Now()
-			if total > 0 {
-				fmt.Fprintf(o.Progress, "replayed %d/%d\n", st.replayed, max(total, st.replayed))
-			} else {
-				fmt.Fprintf(o.Progress, "replayed %d\n", st.replayed)
-			}
-		}
-	}
-	return st, nil
-}
-
-// keptMessage is a dead letter that a filtered replay leaves alone, put
-// back at the end of the queue rather than nacked: on RabbitMQ a Nack
-// becomes a delayed re-publish through a delay queue the dead-letter topic
-// does not have. The origin topic and reason move into Koerier's own keys,
-// because RabbitMQ's x- headers do not survive a re-publish.
-func keptMessage(msg *message.Message, topic string) *message.Message {
-	keep := message.NewMessage(msg.UUID, msg.Payload)
-	for k, v := range msg.Metadata {
-		if !strings.HasPrefix(k, "x-") && k != bus.MetaDeliveryAttempt && k != bus.MetaNotBefore {
-			keep.Metadata.Set(k, v)
-		}
-	}
-	if topic != "" && keep.Metadata.Get(middleware.PoisonedTopicKey) == "" {
-		keep.Metadata.Set(bus.MetaDeadLetterTopic, topic)
-	}
-	if keep.Metadata.Get(middleware.ReasonForPoisonedKey) == "" && keep.Metadata.Get(bus.MetaDeadLetterReason) == "" {
-		if r := msg.Metadata.Get("x-first-death-reason"); r != "" {
-			keep.Metadata.Set(bus.MetaDeadLetterReason, "RabbitMQ: "+r)
-		}
-	}
-	return keep
-}
-
-// settled gives the subscriber time to commit the last ack before the
-// subscription is cancelled: a subscriber that sees the ack and the
-// cancellation at once may hand the message back instead, and it would be
-// replayed twice. The next message arriving proves the ack was committed
-// (the SQLite bus claims it in the same write); it is not acked and goes
-// back at its place when the subscription ends.
-func settled(msgs <-chan *message.Message) {
-	t := time.NewTimer(500 * time.Millisecond)
-	defer t.Stop()
-	select {
-	case <-msgs:
-	case <-t.C:
-	}
 }
 
 func firstLine(s string) string {

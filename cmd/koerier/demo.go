@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
@@ -131,16 +132,16 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		logOut = os.Stderr
 	}
 	log := telemetry.NewLogger(logOut, "text", "info")
-	a, err := newApp(ctx, cfg, log, now)
+	a, err := app.New(ctx, cfg, log, now)
 	if err != nil {
 		ln.Close()
 		return err
 	}
-	defer a.close()
-	a.ln = ln
+	defer a.Close()
+	a.UseListener(ln)
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- a.run(runCtx) }()
+	go func() { done <- a.Run(runCtx) }()
 	defer func() { stop(); <-done }()
 
 	fmt.Fprintf(out, "Koerier demo: router on %s (embedded SQLite bus and store in %s), rules %s\n", koerierURL, dataDir, rulesPath)
@@ -161,7 +162,7 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		}
 		refs := map[string]bool{}
 		for _, id := range uniq(ids) {
-			recs := waitForTrail(ctx, a.store, id, sc.wait)
+			recs := waitForTrail(ctx, a.Store(), id, sc.wait)
 			printTrail(out, recs)
 			for _, r := range recs {
 				if r.DeliveryID != "" {
@@ -183,7 +184,7 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		{Role: event.RoleInitiator, Kind: event.KindBedrijf, KVK: openklant.DemoKVK},
 	} {
 		var buf bytes.Buffer
-		if err := explainRecipient(ctx, &buf, a.recipients, subj, ""); err != nil {
+		if err := explainRecipient(ctx, &buf, a.Recipients(), subj, ""); err != nil {
 			return err
 		}
 		for _, l := range strings.Split(strings.TrimRight(buf.String(), "\n"), "\n") {

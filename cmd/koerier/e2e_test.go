@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
@@ -30,7 +31,7 @@ import (
 	"github.com/mijnservices/koerier/rules"
 )
 
-// The end-to-end tests run the real binary's code path (newApp: bus, store,
+// The end-to-end tests run the real binary's code path (app.New: bus, store,
 // router, HTTP) against the sandbox fakes, on the embedded backends and on
 // RabbitMQ + Redis.
 
@@ -53,7 +54,7 @@ type harness struct {
 	// moves it, so no test depends on the hour at which it runs.
 	clock *clock.Fake
 	sb    *sandbox.Sandbox
-	app   *app
+	app   *app.App
 	url   string
 	logs  *syncBuffer
 	stop  func()
@@ -157,24 +158,24 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 	logs := &syncBuffer{}
 	log := telemetry.NewLogger(logs, "json", "debug")
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := newApp(ctx, cfg, log, clk.Now)
+	a, err := app.New(ctx, cfg, log, clk.Now)
 	if err != nil {
 		cancel()
 		ln.Close()
 		t.Fatal(err)
 	}
-	a.ln = ln
+	a.UseListener(ln)
 	done := make(chan error, 1)
-	go func() { done <- a.run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	h := &harness{clock: clk, sb: sb, app: a, url: url, logs: logs, token: "Token e2e"}
 	h.stop = sync.OnceFunc(func() {
 		cancel()
 		<-done
-		a.close()
+		a.Close()
 	})
 	t.Cleanup(h.stop)
 	select {
-	case <-a.router.Running():
+	case <-a.Running():
 	case <-time.After(20 * time.Second):
 		t.Fatal("router did not start")
 	}
@@ -210,7 +211,7 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 }
 
 func (h *harness) trail(t *testing.T, id string) []store.Record {
-	recs, err := h.app.store.Trail(context.Background(), id)
+	recs, err := h.app.Store().Trail(context.Background(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +556,7 @@ func TestRulesHotReload(t *testing.T) {
 	if code := reload(); code != http.StatusUnprocessableEntity {
 		t.Fatalf("reload of a broken file: HTTP %d, want 422", code)
 	}
-	if st := h.app.rules.Status(); st.LastReloadSuccessful || !strings.Contains(st.LastError, "chanels") {
+	if st := h.app.Rules().Status(); st.LastReloadSuccessful || !strings.Contains(st.LastError, "chanels") {
 		t.Fatalf("status after a failed reload = %+v", st)
 	}
 	if s := send("ZAAK-RELOAD-1"); s.TemplateID != oldTemplate {
@@ -661,7 +662,7 @@ func TestEndToEndQuietHoursHoldFallbackSMS(t *testing.T) {
 			t.Logf("held: %s", held.Detail)
 			// The SMS waits on its topic, not in a worker.
 			eventually(t, 10*time.Second, "the SMS waiting on the bus", func() bool {
-				n, err := h.app.bus.Pending(context.Background(), event.DeliveryTopic("sms"))
+				n, err := h.app.Bus().Pending(context.Background(), event.DeliveryTopic("sms"))
 				return err == nil && n == 1
 			})
 			for _, s := range h.sb.Notify.Sent() {
@@ -677,7 +678,7 @@ func TestEndToEndQuietHoursHoldFallbackSMS(t *testing.T) {
 
 			// A minute before the window ends it still waits.
 			h.clock.Set(tc.release.Add(-time.Minute))
-			if n, err := h.app.bus.Pending(context.Background(), event.DeliveryTopic("sms")); err != nil || n != 1 {
+			if n, err := h.app.Bus().Pending(context.Background(), event.DeliveryTopic("sms")); err != nil || n != 1 {
 				t.Fatalf("at %s: %d SMS waiting (err %v), want 1", tc.release.Add(-time.Minute).Format("15:04"), n, err)
 			}
 			h.clock.Set(tc.release.Add(time.Second))

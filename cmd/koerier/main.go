@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mijnservices/koerier/internal/clock"
 )
 
 // subcommands are added to the root command; each command's file registers
@@ -16,6 +18,12 @@ import (
 var subcommands []func() *cobra.Command
 
 func register(f func() *cobra.Command) { subcommands = append(subcommands, f) }
+
+// operatorClock is the clock on which the operator commands (deadletter,
+// trail, explain-recipient) open the bus and the store. A message they put
+// back must be due on the clock of the router that reads it; the
+// end-to-end tests run the router on a fake clock and set this to it.
+var operatorClock = clock.System
 
 // version is set at build time with -ldflags "-X main.version=...".
 var version = "dev"

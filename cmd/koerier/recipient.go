@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/store"
@@ -49,12 +50,12 @@ with masked identifiers and the source of each fact.
 					return err
 				}
 			}
-			st, err := store.Open(ctx, storeOptions(cfg))
+			st, err := store.Open(ctx, app.StoreOptions(cfg, operatorClock))
 			if err != nil {
 				return err
 			}
 			defer st.Close()
-			res, err := buildResolver(cfg, st, log)
+			res, err := app.Resolver(cfg, st, log)
 			if err != nil {
 				return err
 			}

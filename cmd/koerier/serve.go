@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
@@ -32,21 +33,21 @@ SIGTERM stop it gracefully (nothing accepted is lost either way).`,
 			warnPlaceholders(log, cfg)
 			// Fail on what config check would find before the bus and
 			// the store are opened.
-			if _, errs := checkServe(cfg); len(errs) > 0 {
+			if _, errs := app.Check(cfg); len(errs) > 0 {
 				return errors.Join(errs...)
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			a, err := newApp(ctx, cfg, log, nil)
+			a, err := app.New(ctx, cfg, log, nil)
 			if err != nil {
 				return err
 			}
-			defer a.close()
-			if err := a.listen(); err != nil {
+			defer a.Close()
+			if err := a.Listen(); err != nil {
 				return err
 			}
 			log.Info("koerier serving", "url", a.URL(), "bus", cfg.Bus.Backend, "store", cfg.Store.Backend, "rules", cfg.Rules.Path)
-			return a.run(ctx)
+			return a.Run(ctx)
 		},
 	}
 	cmd.Flags().StringVarP(&path, "config", "c", "config/koerier.example.yaml", "configuration file")

@@ -32,7 +32,7 @@ func TestSubscribeCommand(t *testing.T) {
 	t.Cleanup(func() { srv.Close() })
 	on.SetBaseURL("http://" + ln.Addr().String())
 
-	cfg := h.app.cfg
+	cfg := h.app.Config()
 	cfg.ZGW.OpenNotificaties = on.APIRoot()
 	cfg.Server.PublicURL = h.url
 	cfg.Server.NotificatiesTokens = []string{h.token}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 	_ "time/tzdata" // admins read Dutch time; a slim container may lack the zone database
@@ -14,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
@@ -101,52 +101,14 @@ only with --vestiging. BSNs are never printed in clear.`,
 	return cmd
 }
 
-// subjectLedger is implemented by store backends that index the ledger by
-// subject (SQLite and Redis); it is not part of store.Store, so a backend
-// without it can still run the router.
-type subjectLedger interface {
-	BySubject(ctx context.Context, ref string) ([]store.Record, error)
-}
-
-// ledgerSubjectRef is the keyed hash the router records for s. It must
-// equal router.(*Router).subjectRef: the same kinds, ids and order.
-func ledgerSubjectRef(key []byte, s event.Subject) string {
-	switch {
-	case s.BSN != "":
-		return store.SubjectRef(key, "bsn", s.BSN)
-	case s.KVK != "":
-		return store.SubjectRef(key, "kvk", s.KVK+"/"+s.Vestigingsnummer)
-	case s.RSIN != "":
-		return store.SubjectRef(key, "rsin", s.RSIN)
-	case s.PartijURL != "":
-		return store.SubjectRef(key, "partij", s.PartijURL)
-	}
-	return ""
-}
-
-// openStore opens the configured store as newApp does.
-func openStore(ctx context.Context, cfg config.Config) (store.Store, error) {
-	if cfg.Store.Backend == "" || cfg.Store.Backend == store.BackendSQLite {
-		// Opening would create an empty store: a wrong path must not look
-		// like an empty ledger.
-		if _, err := os.Stat(cfg.Store.SQLitePath); err != nil {
-			return nil, fmt.Errorf("no store database at %s (check data_dir and store.sqlite_path in the configuration): %w", cfg.Store.SQLitePath, err)
-		}
-	}
-	st, err := store.Open(ctx, storeOptions(cfg))
-	if err != nil {
-		return nil, fmt.Errorf("store: %w", err)
-	}
-	return st, nil
-}
-
 func runTrail(ctx context.Context, w io.Writer, cfg config.Config, q trailQuery) error {
-	st, err := openStore(ctx, cfg)
+	st, err := app.OpenStore(ctx, cfg, operatorClock)
 	if err != nil {
 		return fmt.Errorf("trail: %w", err)
 	}
 	defer st.Close()
-	recs, what, err := queryTrail(ctx, st, []byte(cfg.Store.SubjectKey), q)
+	what := trailHeading(q)
+	recs, err := app.Trail(ctx, st, []byte(cfg.Store.SubjectKey), app.TrailQuery{ID: q.ID, Subject: q.Subject, Recent: q.Recent})
 	if err != nil {
 		return fmt.Errorf("trail: %w", err)
 	}
@@ -165,31 +127,15 @@ func runTrail(ctx context.Context, w io.Writer, cfg config.Config, q trailQuery)
 	return nil
 }
 
-// queryTrail returns the records q asks for, oldest first, and a phrase
-// naming them for the heading.
-func queryTrail(ctx context.Context, st store.Store, key []byte, q trailQuery) ([]store.Record, string, error) {
+// trailHeading names the records q asks for, for the heading.
+func trailHeading(q trailQuery) string {
 	switch {
 	case q.ID != "":
-		recs, err := st.Trail(ctx, q.ID)
-		return recs, "id " + q.ID, err
+		return "id " + q.ID
 	case q.Subject != (event.Subject{}):
-		bs, ok := st.(subjectLedger)
-		if !ok {
-			return nil, "", fmt.Errorf("the %T store cannot search the ledger by subject; find the notification id first (koerier trail --recent N)", st)
-		}
-		if len(key) == 0 {
-			return nil, "", errors.New("store.subject_key is not set, so no record can be found by subject")
-		}
-		recs, err := bs.BySubject(ctx, ledgerSubjectRef(key, q.Subject))
-		return recs, describeSubject(q.Subject), err
-	default:
-		recs, err := st.Recent(ctx, q.Recent)
-		// Recent is newest first; a trail reads oldest first.
-		for i, j := 0, len(recs)-1; i < j; i, j = i+1, j-1 {
-			recs[i], recs[j] = recs[j], recs[i]
-		}
-		return recs, fmt.Sprintf("the newest %d records", q.Recent), err
+		return describeSubject(q.Subject)
 	}
+	return fmt.Sprintf("the newest %d records", q.Recent)
 }
 
 func describeSubject(s event.Subject) string {

@@ -24,7 +24,7 @@ import (
 // configuration, as an operator would beside the running router.
 func runCLI(t *testing.T, h *harness, args ...string) (string, error) {
 	t.Helper()
-	raw, err := yaml.Marshal(h.app.cfg)
+	raw, err := yaml.Marshal(h.app.Config())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +44,7 @@ func runCLI(t *testing.T, h *harness, args ...string) (string, error) {
 func runTrailText(t *testing.T, h *harness, q trailQuery) string {
 	t.Helper()
 	var buf bytes.Buffer
-	if err := runTrail(context.Background(), &buf, h.app.cfg, q); err != nil {
+	if err := runTrail(context.Background(), &buf, h.app.Config(), q); err != nil {
 		t.Fatal(err)
 	}
 	return buf.String()
@@ -154,27 +154,5 @@ func TestTrailArguments(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("koerier %v: error %v, want one containing %q", tt.args, err, tt.want)
 		}
-	}
-}
-
-func TestLedgerSubjectRef(t *testing.T) {
-	key := []byte("k")
-	tests := []struct {
-		s        event.Subject
-		kind, id string
-	}{
-		{event.Subject{BSN: "999993653", KVK: "69599084"}, "bsn", "999993653"},
-		{event.Subject{KVK: "69599084"}, "kvk", "69599084/"},
-		{event.Subject{KVK: "69599084", Vestigingsnummer: "000012345678"}, "kvk", "69599084/000012345678"},
-		{event.Subject{RSIN: "002220647"}, "rsin", "002220647"},
-		{event.Subject{PartijURL: "https://klant.example/partijen/1"}, "partij", "https://klant.example/partijen/1"},
-	}
-	for _, tt := range tests {
-		if got, want := ledgerSubjectRef(key, tt.s), store.SubjectRef(key, tt.kind, tt.id); got != want {
-			t.Errorf("ledgerSubjectRef(%+v) = %s, want SubjectRef(%q, %q) = %s", tt.s, got, tt.kind, tt.id, want)
-		}
-	}
-	if ledgerSubjectRef(key, event.Subject{}) != "" {
-		t.Error("an empty subject has a ref")
 	}
 }

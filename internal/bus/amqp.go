@@ -373,9 +373,9 @@ type delaySubscriber struct {
 	wg        sync.WaitGroup
 }
 
-// metaRetries counts the times a message was nacked and re-published; with
+// MetaRetries counts the times a message was nacked and re-published; with
 // RabbitMQ's x-delivery-count it makes up MetaDeliveryAttempt.
-const metaRetries = "koerier_retries"
+const MetaRetries = "koerier_retries"
 
 func (s *delaySubscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
 	in, err := s.inner.Subscribe(ctx, topic)
@@ -479,7 +479,7 @@ func (s *delaySubscriber) retryLater(topic string, msg *message.Message) {
 		return
 	}
 	attempt, _ := strconv.Atoi(msg.Metadata.Get(MetaDeliveryAttempt))
-	retries, _ := strconv.Atoi(msg.Metadata.Get(metaRetries))
+	retries, _ := strconv.Atoi(msg.Metadata.Get(MetaRetries))
 	again := message.NewMessage(msg.UUID, msg.Payload)
 	again.Metadata = make(message.Metadata, len(msg.Metadata)+1)
 	for k, v := range msg.Metadata {
@@ -493,7 +493,7 @@ func (s *delaySubscriber) retryLater(topic string, msg *message.Message) {
 		again.Metadata.Set(MetaDeadLetterTopic, topic)
 		again.Metadata.Set(MetaDeadLetterReason, fmt.Sprintf("nacked on all %d deliveries", attempt))
 	} else {
-		again.Metadata.Set(metaRetries, strconv.Itoa(retries+1))
+		again.Metadata.Set(MetaRetries, strconv.Itoa(retries+1))
 		SetNotBefore(again, s.now().Add(s.nackDelay))
 	}
 	if err := s.pub.Publish(to, again); err != nil {
@@ -566,7 +566,7 @@ func (headerMarshaler) Unmarshal(d amqp.Delivery) (*message.Message, error) {
 	// Deliveries = re-publishes after a Nack + broker redeliveries of this
 	// copy (quorum queues count those in x-delivery-count) + this one.
 	attempt := 1
-	if n, err := strconv.Atoi(msg.Metadata.Get(metaRetries)); err == nil {
+	if n, err := strconv.Atoi(msg.Metadata.Get(MetaRetries)); err == nil {
 		attempt += n
 	}
 	if n, err := strconv.Atoi(msg.Metadata.Get("x-delivery-count")); err == nil {

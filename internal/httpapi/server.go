@@ -253,7 +253,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
+// readyz is the one endpoint besides /healthz that answers without a token:
+// a Kubernetes httpGet probe can send headers only as literals in the pod
+// spec, not from a Secret, so requiring the admin token would put it in
+// clear in every Deployment. Without the admin token it says only which
+// checks fail; the errors (which name hosts and ports) need the token.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	detail := r.Header.Get("Authorization") != "" && matchToken(r.Header.Get("Authorization"), s.admin) >= 0
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.ReadyTimeout)
 	defer cancel()
 	checks := s.o.Ready
@@ -264,7 +270,10 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	var failed []string
 	for _, c := range checks {
 		if err := c.Check(ctx); err != nil {
-			results[c.Name] = err.Error()
+			results[c.Name] = "unavailable (the error is shown with an admin token, and logged)"
+			if detail {
+				results[c.Name] = err.Error()
+			}
 			failed = append(failed, c.Name)
 			s.log.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
 			continue

@@ -371,6 +371,35 @@ func TestHealthAndReadiness(t *testing.T) {
 	}
 }
 
+// TestReadyzDetailNeedsAdminToken pins the decision in README.md
+// (Endpoints): /readyz answers without a token, for Kubernetes probes, but
+// shows why a check fails only to an admin.
+func TestReadyzDetailNeedsAdminToken(t *testing.T) {
+	const secret = "dial tcp 10.1.2.3:5672: connection refused"
+	h := newHarness(t, func(o *Options) {
+		o.Ready = []ReadyCheck{{Name: "bus", Check: func(context.Context) error { return errors.New(secret) }}}
+	})
+	for _, tt := range []struct {
+		auth       string
+		wantDetail bool
+	}{{"", false}, {"Token wrong", false}, {testToken, false}, {"Token admin", true}} {
+		rec := h.do("GET", "/readyz", tt.auth, "", nil)
+		if rec.Code != http.StatusServiceUnavailable {
+			t.Fatalf("auth %q: status = %d, want 503", tt.auth, rec.Code)
+		}
+		body := rec.Body.String()
+		if !strings.Contains(body, `"bus"`) {
+			t.Errorf("auth %q: the failed check is not named: %s", tt.auth, body)
+		}
+		if got := strings.Contains(body, "10.1.2.3"); got != tt.wantDetail {
+			t.Errorf("auth %q: error detail shown = %v, want %v: %s", tt.auth, got, tt.wantDetail, body)
+		}
+	}
+	if rec := h.do("GET", "/readyz", "", "", nil); rec.Code == http.StatusUnauthorized {
+		t.Fatal("/readyz asks for a token; Kubernetes probes cannot send one from a Secret")
+	}
+}
+
 func TestMountAdmin(t *testing.T) {
 	h := newHarness(t, nil)
 	h.srv.MountAdmin("GET /api/v1/admin/ping", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

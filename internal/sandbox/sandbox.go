@@ -7,6 +7,7 @@ package sandbox
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"time"
@@ -41,6 +42,15 @@ type Options struct {
 	// Now is the fakes' clock (default clock.System): hand them the clock
 	// Koerier runs on, so that token times and receipts agree.
 	Now func() time.Time
+	// Addrs fixes the host:port a fake listens on (koerier sandbox uses the
+	// example configuration's addresses, so that a newcomer's curl and
+	// config work unchanged); an empty field is a free loopback port.
+	Addrs Addrs
+}
+
+// Addrs are listen addresses of the fakes, e.g. "127.0.0.1:8001".
+type Addrs struct {
+	OpenZaak, Objecten, OpenKlant, Notify string
 }
 
 // Sandbox is a set of running fakes.
@@ -70,7 +80,7 @@ func Start(o Options) (*Sandbox, error) {
 
 	s.OpenZaak = openzaak.New("", map[string]string{ZGWClientID: ZGWSecret})
 	s.OpenZaak.Now = o.Now
-	ozURL, err := s.serve(s.OpenZaakFaults.Wrap(s.OpenZaak))
+	ozURL, err := s.serve(o.Addrs.OpenZaak, s.OpenZaakFaults.Wrap(s.OpenZaak))
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +88,7 @@ func Start(o Options) (*Sandbox, error) {
 	s.Demo = openzaak.SeedDemo(s.OpenZaak)
 
 	s.Objecten = objecten.New("", ObjectenToken)
-	objURL, err := s.serve(s.Objecten)
+	objURL, err := s.serve(o.Addrs.Objecten, s.Objecten)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -87,7 +97,7 @@ func Start(o Options) (*Sandbox, error) {
 	s.Taken = objecten.SeedDemo(s.Objecten, s.Demo.ZaakInwoner.URL)
 
 	s.OpenKlant = openklant.NewServer(openklant.Options{})
-	okURL, err := s.serve(s.OpenKlantFaults.Wrap(s.OpenKlant))
+	okURL, err := s.serve(o.Addrs.OpenKlant, s.OpenKlantFaults.Wrap(s.OpenKlant))
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -96,7 +106,7 @@ func Start(o Options) (*Sandbox, error) {
 	s.OpenKlant.SeedDemo()
 
 	s.BRP = brp.NewServer(brp.Options{})
-	brpURL, err := s.serve(s.BRP)
+	brpURL, err := s.serve("", s.BRP)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -105,7 +115,7 @@ func Start(o Options) (*Sandbox, error) {
 	s.urls["brp"] = brpURL
 
 	s.KVK = kvk.NewServer(kvk.Options{})
-	kvkURL, err := s.serve(s.KVK)
+	kvkURL, err := s.serve("", s.KVK)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -114,7 +124,7 @@ func Start(o Options) (*Sandbox, error) {
 	s.urls["kvk"] = kvkURL
 
 	s.Berichtenbox = berichtenbox.NewServer(berichtenbox.Options{})
-	bbURL, err := s.serve(s.Berichtenbox)
+	bbURL, err := s.serve("", s.Berichtenbox)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -128,7 +138,7 @@ func Start(o Options) (*Sandbox, error) {
 		CallbackURL: o.NotifyCallbackURL, CallbackToken: CallbackToken, AutoStatus: o.NotifyCallbackURL != "",
 		Faults: s.NotifyFaults,
 	})
-	nURL, err := s.serve(s.Notify)
+	nURL, err := s.serve(o.Addrs.Notify, s.Notify)
 	if err != nil {
 		s.Close()
 		return nil, err
@@ -137,10 +147,13 @@ func Start(o Options) (*Sandbox, error) {
 	return s, nil
 }
 
-func (s *Sandbox) serve(h http.Handler) (string, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+func (s *Sandbox) serve(addr string, h http.Handler) (string, error) {
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return "", err
+		return "", fmt.Errorf("sandbox: %w", err)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
 	s.servers = append(s.servers, srv)

@@ -4,6 +4,8 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+
+	"github.com/mijnservices/koerier/internal/event"
 )
 
 // subjectRefBytes is how much of the HMAC is kept: 128 bits leave no
@@ -23,4 +25,21 @@ func SubjectRef(key []byte, kind, id string) string {
 	m.Write([]byte{0})
 	m.Write([]byte(id))
 	return hex.EncodeToString(m.Sum(nil)[:subjectRefBytes])
+}
+
+// SubjectRefOf is the ledger's reference to s: the router records it and
+// `koerier trail --bsn` computes it, so both must use this one function.
+// A bedrijf is keyed by KVK number and vestigingsnummer together.
+func SubjectRefOf(key []byte, s event.Subject) string {
+	switch {
+	case s.BSN != "":
+		return SubjectRef(key, "bsn", s.BSN)
+	case s.KVK != "":
+		return SubjectRef(key, "kvk", s.KVK+"/"+s.Vestigingsnummer)
+	case s.RSIN != "":
+		return SubjectRef(key, "rsin", s.RSIN)
+	case s.PartijURL != "":
+		return SubjectRef(key, "partij", s.PartijURL)
+	}
+	return ""
 }

@@ -1,8 +1,15 @@
-package main
+// Package app wires one Koerier installation from its configuration: bus,
+// store, rules, channel registry, peer clients, router, HTTP API and admin
+// routes, and runs and stops them. It also holds what the operator commands
+// do to that installation's state (dead-letter list and replay, ledger
+// trails). It knows no flags and prints nothing: cmd/koerier parses the
+// command line and formats the output; serve, demo, sandbox and the
+// end-to-end tests all build the same App, so there is one code path
+// whichever way Koerier runs.
+package app
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -37,10 +44,9 @@ import (
 	"github.com/mijnservices/koerier/rules"
 )
 
-// app is one running Koerier: bus, store, pipeline and HTTP server, built
-// from a Config. serve, demo and the end-to-end tests all use it, so there is
-// one code path whichever way Koerier runs.
-type app struct {
+// App is one running Koerier: bus, store, pipeline and HTTP server, built
+// from a Config.
+type App struct {
 	cfg    config.Config
 	log    *slog.Logger
 	prov   *telemetry.Providers
@@ -58,15 +64,15 @@ type app struct {
 	now func() time.Time
 }
 
-// newApp builds the app on now, the clock every part of it reads (nil:
-// the wall clock). Tests pass a clock.Fake so that what they assert does
-// not depend on the hour at which they run.
-func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (a *app, err error) {
+// New builds the app on now, the clock every part of it reads (nil: the
+// wall clock). Tests pass a clock.Fake so that what they assert does not
+// depend on the hour at which they run.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() time.Time) (a *App, err error) {
 	now = clock.Or(now)
-	a = &app{cfg: cfg, log: log, now: now}
+	a = &App{cfg: cfg, log: log, now: now}
 	defer func() {
 		if err != nil {
-			a.close()
+			a.Close()
 		}
 	}()
 	if a.prov, err = telemetry.NewProviders(cfg.Telemetry.ServiceName); err != nil {
@@ -77,9 +83,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	so := storeOptions(cfg)
-	so.Now = now
-	a.store, err = store.Open(ctx, so)
+	a.store, err = store.Open(ctx, StoreOptions(cfg, now))
 	if err != nil {
 		return nil, err
 	}
@@ -89,13 +93,11 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 
-	reg, err := buildChannels(cfg, log, now)
+	reg, err := Channels(cfg, log, now)
 	if err != nil {
 		return nil, err
 	}
-	bo := busOptions(cfg, router.Topics(reg.Names())...)
-	bo.Now = now
-	a.bus, err = bus.New(ctx, bo, watermill.NewSlogLogger(log.With("component", "bus")))
+	a.bus, err = bus.New(ctx, BusOptions(cfg, now, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
@@ -104,13 +106,13 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 		return nil, err
 	}
 
-	zc := zgwConfig(cfg, a.store, log)
+	zc := ZGWConfig(cfg, a.store, log)
 	zc.Now = now
 	enricher, err := zgw.New(zc)
 	if err != nil {
 		return nil, fmt.Errorf("zgw: %w", err)
 	}
-	resolver, err := buildResolver(cfg, a.store, log)
+	resolver, err := Resolver(cfg, a.store, log)
 	if err != nil {
 		return nil, err
 	}
@@ -140,29 +142,27 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 	return a, nil
 }
 
-// operatorClock is the clock on which the operator commands (deadletter,
-// trail, explain-recipient) open the bus and the store. A message they put
-// back must be due on the clock of the router that reads it; the
-// end-to-end tests run the router on a fake clock and set this to it.
-var operatorClock = clock.System
-
-// storeOptions and busOptions map the configuration onto the store and the
+// StoreOptions and BusOptions map the configuration onto the store and the
 // bus, for serve and for the operator commands alike, so they all see the
-// same state and queues.
-func storeOptions(cfg config.Config) store.Options {
-	return store.Options{Now: operatorClock, Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
+// same state and queues. now is the clock they run on: the operator
+// commands pass the clock of the router they work beside, because a message
+// they put back must be due on the clock of the router that reads it.
+func StoreOptions(cfg config.Config, now func() time.Time) store.Options {
+	return store.Options{Now: clock.Or(now), Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
 		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
 			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}}
 }
 
-func busOptions(cfg config.Config, topics ...string) bus.Options {
-	return bus.Options{Now: operatorClock, Backend: cfg.Bus.Backend, Topics: topics,
+func BusOptions(cfg config.Config, now func() time.Time, topics ...string) bus.Options {
+	return bus.Options{Now: clock.Or(now), Backend: cfg.Bus.Backend, Topics: topics,
 		SQLitePath: cfg.Bus.SQLite.Path, VisibilityTimeout: cfg.Bus.SQLite.VisibilityTimeout, NackDelay: cfg.Bus.SQLite.NackDelay,
 		PollInterval: cfg.Bus.SQLite.PollInterval, AMQPURL: cfg.Bus.AMQP.URL, Prefetch: cfg.Bus.AMQP.Prefetch,
 		ChannelPoolSize: cfg.Bus.AMQP.ChannelPoolSize}
 }
 
-func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
+// ZGWConfig is the enricher's configuration: one API per configured root.
+// st may be nil when only the configuration is checked.
+func ZGWConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
 	var apis []zgw.API
 	for _, root := range []string{cfg.ZGW.Zaken, cfg.ZGW.Catalogi, cfg.ZGW.Besluiten, cfg.ZGW.Documenten} {
 		if root != "" {
@@ -179,7 +179,10 @@ func zgwConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
 		HTTP: httpclient.Options{Logger: log}, Logger: log}
 }
 
-func buildResolver(cfg config.Config, st store.Store, log *slog.Logger) (*klant.Resolver, error) {
+// Resolver builds the recipient resolver over the configured registries
+// (Open Klant, BRP, KVK, Berichtenbox); st may be nil when only the
+// configuration is checked.
+func Resolver(cfg config.Config, st store.Store, log *slog.Logger) (*klant.Resolver, error) {
 	o := klant.ResolverOptions{Cache: st, KlantCacheTTL: *cfg.OpenKlant.CacheTTL, BRPCacheTTL: *cfg.BRP.CacheTTL,
 		CacheKeySecret: []byte(cfg.Store.SubjectKey), Logger: log}
 	if cfg.OpenKlant.URL != "" {
@@ -226,7 +229,9 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 	return httpclient.New(o), nil
 }
 
-func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
+// Channels builds the channel registry: adding a channel is one case here
+// and one package under channels/.
+func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
 	var chs []channels.Channel
 	if cfg.Notify.URL != "" {
 		// No in-process HTTP retries for Notify: a POST retried after a 5xx
@@ -246,7 +251,7 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time) (*
 // registerQueueDepth exports the number of messages waiting per topic, read
 // from the bus at scrape time: a growing queue is the first sign of a stage
 // that cannot keep up or a peer that is down.
-func (a *app) registerQueueDepth(topics []string) error {
+func (a *App) registerQueueDepth(topics []string) error {
 	_, err := a.prov.Meter.Int64ObservableGauge("koerier_queue_depth",
 		metric.WithDescription("Messages waiting on a bus topic (not yet acknowledged)."),
 		metric.WithInt64Callback(func(ctx context.Context, o metric.Int64Observer) error {
@@ -264,51 +269,15 @@ func (a *app) registerQueueDepth(topics []string) error {
 
 // publishOutcome puts a provider's delivery-status callback on the bus for
 // the settle stage.
-func (a *app) publishOutcome(ctx context.Context, o event.Outcome) error {
+func (a *App) publishOutcome(ctx context.Context, o event.Outcome) error {
 	msg := message.NewMessage(watermill.NewUUID(), event.Marshal(o))
 	msg.SetContext(ctx)
 	return a.bus.Publisher.Publish(event.TopicOutcomes, msg)
 }
 
-func (a *app) mountAdmin() {
-	a.api.MountAdmin("GET /metrics", a.prov.MetricsHandler)
-	a.api.MountAdmin("GET /admin/rules", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, a.rules.Status())
-	}))
-	a.api.MountAdmin("POST /admin/rules/reload", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.rules.Reload(); err != nil {
-			httpapi.WriteProblem(w, http.StatusUnprocessableEntity, "De regels zijn niet herladen", err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, a.rules.Status())
-	}))
-	a.api.MountAdmin("GET /admin/trail/{id}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		recs, err := a.store.Trail(r.Context(), r.PathValue("id"))
-		if err != nil {
-			httpapi.WriteProblem(w, http.StatusServiceUnavailable, "Het spoor kon niet worden gelezen", err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, recs)
-	}))
-	a.api.MountAdmin("GET /admin/ledger", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		recs, err := a.store.Recent(r.Context(), 200)
-		if err != nil {
-			httpapi.WriteProblem(w, http.StatusServiceUnavailable, "Het grootboek kon niet worden gelezen", err.Error())
-			return
-		}
-		writeJSON(w, http.StatusOK, recs)
-	}))
-}
-
-func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
-}
-
-// listen binds the HTTP listener (separately from run, so a test or the
-// demo can learn the port first).
-func (a *app) listen() error {
+// Listen binds the HTTP listener (separately from Run, so a caller can learn
+// the port first).
+func (a *App) Listen() error {
 	ln, err := net.Listen("tcp", a.cfg.Server.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", a.cfg.Server.Listen, err)
@@ -317,13 +286,18 @@ func (a *app) listen() error {
 	return nil
 }
 
-// URL is the base URL the app listens on.
-func (a *app) URL() string { return "http://" + a.ln.Addr().String() }
+// UseListener makes the app serve on ln, bound by a caller that had to know
+// the address before the app was built (the demo's fake Notify posts
+// receipts to it).
+func (a *App) UseListener(ln net.Listener) { a.ln = ln }
 
-// run serves until ctx ends: pipeline, HTTP, rules watch and SIGHUP reload.
-func (a *app) run(ctx context.Context) error {
+// URL is the base URL the app listens on.
+func (a *App) URL() string { return "http://" + a.ln.Addr().String() }
+
+// Run serves until ctx ends: pipeline, HTTP, rules watch and SIGHUP reload.
+func (a *App) Run(ctx context.Context) error {
 	if a.ln == nil {
-		if err := a.listen(); err != nil {
+		if err := a.Listen(); err != nil {
 			return err
 		}
 	}
@@ -361,7 +335,7 @@ func (a *app) run(ctx context.Context) error {
 	}
 }
 
-func (a *app) shutdown() {
+func (a *App) shutdown() {
 	if a.srv != nil {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		_ = a.srv.Shutdown(sctx)
@@ -372,7 +346,8 @@ func (a *app) shutdown() {
 	}
 }
 
-func (a *app) close() {
+// Close stops the app and releases bus, store and telemetry.
+func (a *App) Close() {
 	a.shutdown()
 	if a.bus != nil {
 		_ = a.bus.Close()
@@ -384,3 +359,21 @@ func (a *app) close() {
 		_ = a.prov.Shutdown(context.Background())
 	}
 }
+
+// Config is the configuration the app was built from.
+func (a *App) Config() config.Config { return a.cfg }
+
+// Store is the app's store (ledger, claims, caches).
+func (a *App) Store() store.Store { return a.store }
+
+// Bus is the app's bus.
+func (a *App) Bus() *bus.Bus { return a.bus }
+
+// Rules is the app's rules holder (status, reload).
+func (a *App) Rules() *rules.Holder { return a.rules }
+
+// Recipients resolves subjects as the route stage does (explain-recipient).
+func (a *App) Recipients() *klant.Resolver { return a.recipients }
+
+// Running is closed once the pipeline runs.
+func (a *App) Running() <-chan struct{} { return a.router.Running() }
