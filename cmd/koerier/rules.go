@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/rules"
@@ -57,7 +58,7 @@ func installedChannels(path string) (func(string) bool, error) {
 	if err != nil {
 		return nil, err
 	}
-	reg, err := buildChannels(cfg, slog.New(slog.DiscardHandler), nil)
+	reg, err := app.Channels(cfg, slog.New(slog.DiscardHandler), clock.System)
 	if err != nil {
 		return nil, fmt.Errorf("channels in %s: %w", path, err)
 	}
