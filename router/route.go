@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -15,6 +16,7 @@ import (
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/klant"
+	"github.com/mijnservices/koerier/internal/omc"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/rules"
 )
@@ -229,6 +231,9 @@ func personalisation(ev *event.Event, rcp event.Recipient) map[string]string {
 			p["taak_verloopdatum"] = t.Verloopdatum.In(amsterdam).Format("2-1-2006")
 		}
 	}
+	// The OMC's placeholder names (klant.voornaam, zaak.identificatie, …),
+	// so that templates written for the OMC keep working after a migration.
+	maps.Copy(p, omc.Personalisation(ev, rcp))
 	for k, v := range ev.Personalisation {
 		if p[k] == "" {
 			p[k] = v
