@@ -63,7 +63,26 @@ type Server struct {
 	EventSources map[string]string `yaml:"event_sources"`
 	// AdminTokens grant access to /admin/* and /metrics.
 	AdminTokens []string `yaml:"admin_tokens"`
+	// OMCCompat serves the OMC's (NotifyNL-OMC) endpoints, so that a
+	// gemeente can switch without re-registering its abonnement.
+	OMCCompat OMCCompat `yaml:"omc_compat"`
 }
+
+// OMCCompat configures POST /Events/Listen and POST /Notify/Confirm as the
+// OMC serves them: a JWT (HS256) signed with the OMC's OMC_AUTH_JWT_SECRET,
+// checked against OMC_AUTH_JWT_ISSUER and OMC_AUTH_JWT_AUDIENCE, with its
+// exp and nbf. Off while jwt_secret is empty.
+type OMCCompat struct {
+	JWTSecret   string `yaml:"jwt_secret"`
+	JWTIssuer   string `yaml:"jwt_issuer"`
+	JWTAudience string `yaml:"jwt_audience"`
+	// ClockSkew is the leeway on exp, nbf and iat (default 5m, as the
+	// OMC's ASP.NET JwtBearer validation allows).
+	ClockSkew time.Duration `yaml:"clock_skew"`
+}
+
+// Enabled says whether the OMC endpoints are served.
+func (o OMCCompat) Enabled() bool { return strings.TrimSpace(o.JWTSecret) != "" }
 
 // Bus selects the message bus backend.
 type Bus struct {
@@ -249,7 +268,7 @@ func Default() Config {
 	yes := true
 	return Config{
 		DataDir: "data",
-		Server:  Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20},
+		Server:  Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, OMCCompat: OMCCompat{ClockSkew: 5 * time.Minute}},
 		Bus: Bus{Backend: "sqlite",
 			SQLite: BusSQLite{VisibilityTimeout: 30 * time.Second, NackDelay: time.Second, PollInterval: 500 * time.Millisecond},
 			AMQP:   AMQP{Prefetch: 1, ChannelPoolSize: 8}},
@@ -501,6 +520,19 @@ func (c *Config) Validate() error {
 			bad(fmt.Sprintf("server.admin_tokens[%d]", i), "empty token")
 		}
 	}
+	if o := c.Server.OMCCompat; o.Enabled() {
+		if strings.TrimSpace(o.JWTIssuer) == "" {
+			bad("server.omc_compat.jwt_issuer", "required when server.omc_compat.jwt_secret is set (the OMC's OMC_AUTH_JWT_ISSUER)")
+		}
+		if strings.TrimSpace(o.JWTAudience) == "" {
+			bad("server.omc_compat.jwt_audience", "required when server.omc_compat.jwt_secret is set (the OMC's OMC_AUTH_JWT_AUDIENCE)")
+		}
+	} else if o.JWTIssuer != "" || o.JWTAudience != "" {
+		bad("server.omc_compat.jwt_secret", "required when jwt_issuer or jwt_audience is set; without it /Events/Listen stays off (hint: jwt_secret: ${OMC_AUTH_JWT_SECRET})")
+	}
+	if c.Server.OMCCompat.ClockSkew < 0 {
+		bad("server.omc_compat.clock_skew", "must not be negative, got %s", c.Server.OMCCompat.ClockSkew)
+	}
 	tls := []struct {
 		key string
 		t   TLS
@@ -555,6 +587,7 @@ func (c *Config) Warnings() []*Error {
 		{"kvk.api_key", c.KVK.APIKey},
 		{"notify.api_key", c.Notify.APIKey},
 		{"notify.callback_token", c.Notify.CallbackToken},
+		{"server.omc_compat.jwt_secret", c.Server.OMCCompat.JWTSecret},
 	}
 	for i, v := range c.Server.NotificatiesTokens {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("server.notificaties_tokens[%d]", i), v})

@@ -33,6 +33,7 @@ func TestDefaultsMatchPackages(t *testing.T) {
 		{"store.ledger_retention", d.Store.LedgerRetention, "store.DefaultLedgerRetention", store.DefaultLedgerRetention},
 		{"store.redis.prefix", d.Store.Redis.Prefix, "store.DefaultRedisPrefix", store.DefaultRedisPrefix},
 		{"server.max_body_bytes", d.Server.MaxBodyBytes, "httpapi.DefaultMaxBodyBytes", int64(httpapi.DefaultMaxBodyBytes)},
+		{"server.omc_compat.clock_skew", d.Server.OMCCompat.ClockSkew, "httpapi.DefaultOMCClockSkew", httpapi.DefaultOMCClockSkew},
 		{"zgw.catalogi_cache_ttl", d.ZGW.CatalogiCacheTTL, "zgw.DefaultCatalogiTTL", zgw.DefaultCatalogiTTL},
 		{"zgw.rol_backoff", fmtDurations(d.ZGW.RolBackoff), "zgw.DefaultRolBackoff", fmtDurations(zgw.DefaultRolBackoff)},
 		{"zgw.besluit_trigger", d.ZGW.BesluitTrigger, "zgw.BesluitTriggerBesluit", zgw.BesluitTriggerBesluit},

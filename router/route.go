@@ -3,11 +3,13 @@ package router
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strings"
 
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/klant"
+	"github.com/mijnservices/koerier/internal/omc"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/rules"
 )
@@ -164,6 +166,9 @@ func personalisation(ev *event.Event, rcp event.Recipient, fromRules map[string]
 			p["taak_verloopdatum"] = t.Verloopdatum.In(amsterdam).Format("2-1-2006")
 		}
 	}
+	// The OMC's placeholder names (klant.voornaam, zaak.identificatie, …),
+	// so that templates written for the OMC keep working after a migration.
+	maps.Copy(p, omc.Personalisation(ev, rcp))
 	for k, v := range ev.Personalisation {
 		if p[k] == "" {
 			p[k] = v

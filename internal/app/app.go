@@ -138,6 +138,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if cfg.Notify.CallbackToken != "" {
 		a.api.Mount("POST /api/v1/callbacks/notify", notifynl.CallbackHandler(cfg.Notify.CallbackToken, a.publishOutcome))
 	}
+	a.mountOMC(cfg.Server.OMCCompat)
 	a.mountAdmin()
 	return a, nil
 }
