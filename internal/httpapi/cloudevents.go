@@ -383,6 +383,11 @@ func (s *Server) cloudevents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return

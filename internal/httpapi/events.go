@@ -194,6 +194,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return

@@ -76,7 +76,12 @@ type Options struct {
 
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxInflightRequests and MaxInflightBytes bound the authenticated
+	// ingest requests handled at once and the body bytes they declare
+	// (defaults DefaultMaxInflightRequests, DefaultMaxInflightBytes).
+	MaxInflightRequests int
+	MaxInflightBytes    int64
+	Logger              *slog.Logger
 	// Now is the clock (default clock.System).
 	Now func() time.Time
 	// Ready lists the checks /readyz runs besides the store's Ping.
@@ -106,6 +111,7 @@ type Server struct {
 	// sourceNames[i] is the source system whose token hashes to sourceSums[i].
 	sourceNames []string
 	sourceSums  [][sha256.Size]byte
+	inflight    *inflight
 }
 
 // New builds the server and registers its routes. It panics without a
@@ -117,6 +123,13 @@ func New(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxInflightRequests <= 0 {
+		o.MaxInflightRequests = DefaultMaxInflightRequests
+	}
+	if o.MaxInflightBytes <= 0 {
+		o.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	o.MaxInflightBytes = max(o.MaxInflightBytes, o.MaxBodyBytes)
 	if o.Now == nil {
 		o.Now = clock.System
 	}
@@ -133,6 +146,8 @@ func New(o Options) *Server {
 		metrics: newMetrics(o.Meter),
 		tokens:  hashAll(o.Tokens),
 		admin:   hashAll(o.AdminTokens),
+		inflight: &inflight{maxRequests: o.MaxInflightRequests, maxBytes: o.MaxInflightBytes,
+			bodyLimit: o.MaxBodyBytes},
 	}
 	// Sorted, so that a token shared by mistake always names the same system.
 	for _, name := range slices.Sorted(maps.Keys(o.SourceTokens)) {
@@ -326,6 +341,11 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizeIngest(w, r, source, s.tokens) {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return
