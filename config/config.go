@@ -396,6 +396,11 @@ func (c *Config) Line(key string) int {
 	return 0
 }
 
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
 func (c *Config) problem(key, format string, args ...any) *Error {
 	return &Error{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
@@ -463,7 +468,7 @@ func (c *Config) Validate() error {
 		bad("server.max_inflight_bytes", "must be at least server.max_body_bytes (%d), got %d", c.Server.MaxBodyBytes, c.Server.MaxInflightBytes)
 	}
 	for i, cidr := range c.Server.TrustedTraceSources {
-		if _, err := netip.ParsePrefix(cidr); err != nil {
+		if _, err := netip.ParsePrefix(cidr); err != nil && !isAddr(cidr) {
 			bad(fmt.Sprintf("server.trusted_trace_sources[%d]", i), "%q is not a network (hint: 10.0.0.0/8 or 192.0.2.7/32)", cidr)
 		}
 	}

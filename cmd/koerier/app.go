@@ -131,7 +131,7 @@ func newApp(ctx context.Context, cfg config.Config, log *slog.Logger, now func()
 		Publisher: telemetry.TracingPublisher{Publisher: a.bus.Publisher}, Store: a.store,
 		Tokens: cfg.Server.NotificatiesTokens, SourceTokens: cfg.Server.EventSources, AdminTokens: cfg.Server.AdminTokens,
 		MaxBodyBytes: cfg.Server.MaxBodyBytes, MaxInflightRequests: cfg.Server.MaxInflightRequests, MaxInflightBytes: cfg.Server.MaxInflightBytes,
-		Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider,
+		Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider, TrustedTraceSources: cfg.Server.TrustedTraceSources,
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
 	if cfg.Notify.CallbackToken != "" {

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strings"
 	"time"
@@ -35,6 +36,7 @@ import (
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0.
@@ -96,6 +98,13 @@ type Options struct {
 	// telemetry.TracingPublisher to inject it into the metadata), so one
 	// trace runs from webhook to delivery.
 	TracerProvider trace.TracerProvider
+	// TrustedTraceSources are the networks whose traceparent header is
+	// continued. A request from anywhere else starts a new trace with a
+	// link to the one it names, so a caller cannot make its own trace
+	// ids (and sampling decision) ours. Baggage is never read. Each is a
+	// CIDR (10.0.0.0/8) or a single address; New panics on anything else,
+	// which config validation refuses first.
+	TrustedTraceSources []string
 }
 
 // Server is Koerier's HTTP handler. Create it with New; mount extra handlers
@@ -157,6 +166,18 @@ func New(o Options) *Server {
 		}
 	}
 	s.handler = s.mux
+	trusted := make([]netip.Prefix, 0, len(o.TrustedTraceSources))
+	for _, src := range o.TrustedTraceSources {
+		p, err := netip.ParsePrefix(src)
+		if err != nil {
+			a, aerr := netip.ParseAddr(src)
+			if aerr != nil {
+				panic(fmt.Sprintf("httpapi: trusted trace source %q is not a network: %v", src, err))
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		trusted = append(trusted, p.Masked())
+	}
 	if o.TracerProvider != nil {
 		s.handler = otelhttp.NewHandler(s.mux, "koerier.http",
 			otelhttp.WithTracerProvider(o.TracerProvider),
@@ -169,6 +190,8 @@ func New(o Options) *Server {
 				return r.Method
 			}),
 			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }),
+			otelhttp.WithPropagators(telemetry.Propagator),
+			otelhttp.WithPublicEndpointFn(func(r *http.Request) bool { return !trustedSource(r, trusted) }),
 		)
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -177,6 +200,26 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/v1/events", s.events)
 	s.mux.HandleFunc("POST /api/v1/cloudevents", s.cloudevents)
 	return s
+}
+
+// trustedSource reports whether r comes from one of the trusted networks.
+// It looks at the peer address only: a proxy's X-Forwarded-For is as easy
+// to forge as the traceparent itself.
+func trustedSource(r *http.Request, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP implements http.Handler. A panic in any handler becomes a 500

@@ -36,6 +36,13 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(NewMaskingHandler(h))
 }
 
+// Propagator is the only propagator Koerier uses, inbound and outbound:
+// W3C trace context and nothing else. Baggage is left out on purpose: a
+// source system could otherwise put headers of its choosing into our calls
+// to Notify and the ZGW peers, and whatever it holds would travel on the
+// bus with the message.
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
+
 // Providers holds the OpenTelemetry providers of one process. Metrics are
 // exported in Prometheus format on MetricsHandler; traces are sampled and
 // kept in-process (an OTLP exporter can be added to the TracerProvider by
@@ -59,7 +66,7 @@ func NewProviders(service string) (*Providers, error) {
 	res := resource.NewSchemaless(semconv.ServiceName(service))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res))
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(Propagator)
 	return &Providers{
 		Tracer:         tp.Tracer(service),
 		TracerProvider: tp,
