@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -59,6 +60,11 @@ type Providers struct {
 // registry (never the global one, so tests can build several).
 func NewProviders(service string) (*Providers, error) {
 	reg := prometheus.NewRegistry()
+	// Go runtime (go_goroutines, go_memstats_*, GC) and process
+	// (process_resident_memory_bytes, process_open_fds) metrics: an
+	// operator sees a connection flood or a memory climb before the
+	// process runs out of file descriptors or is OOM-killed.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, err
