@@ -12,6 +12,7 @@ import (
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
+	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/zgw"
 )
@@ -40,6 +41,10 @@ func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, e
 	marker := fmt.Sprintf("enriched:%s:%d", in.ID, in.Attempt)
 	if r.done(ctx, marker) {
 		return "duplicate", nil
+	}
+	// Every trail starts at ingest, also when ingest could not write it.
+	if err := httpapi.EnsureIngested(ctx, r.d.Store, in); err != nil {
+		return "error", temporary(err)
 	}
 	rec := store.Record{TraceID: in.ID, Stage: "enrich"}
 	res, err := r.d.Enricher.Enrich(ctx, in)

@@ -411,9 +411,8 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt:   s.o.Now().UTC(),
 		Notification: &n,
 	}
-	detail := fmt.Sprintf("notification %s %s %s", n.Kanaal, n.Resource, n.Actie)
 	// Open Notificaties counts only 204 as delivered.
-	s.accept(w, r, in, detail, http.StatusNoContent)
+	s.accept(w, r, in, IngestDetail(in), http.StatusNoContent)
 }
 
 func (s *Server) authorizeIngest(w http.ResponseWriter, r *http.Request, source string, sums [][sha256.Size]byte) bool {
@@ -469,12 +468,18 @@ func (s *Server) ingest(ctx context.Context, in event.Inbound, detail string) (s
 		return "", fmt.Errorf("httpapi: publish inbound: %w", err)
 	}
 
-	if err := s.o.Store.Set(ctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
+	// The message is on the bus: from here on nothing the client does may
+	// stop the bookkeeping. A client that hangs up (Open Notificaties
+	// after its 10 s timeout) used to cancel these writes and leave the
+	// trail without its start and a redelivery unrecognised.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterPublishTimeout)
+	defer cancel()
+	if err := s.o.Store.Set(wctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
 		s.log.WarnContext(ctx, "ingest: remember inbound failed", "inbound", in.ID, "err", err)
 	}
-	rec := store.Record{TraceID: in.ID, Stage: "ingest", Status: "accepted", Detail: detail, At: in.ReceivedAt}
-	if err := s.o.Store.Append(ctx, rec); err != nil {
-		s.log.WarnContext(ctx, "ingest: ledger append failed", "inbound", in.ID, "err", err)
+	if err := recordIngest(wctx, s.o.Store, in, detail); err != nil {
+		// Enrich writes it when it takes the message (EnsureIngested).
+		s.log.WarnContext(ctx, "ingest: ledger append failed; enrich will record it", "inbound", in.ID, "err", err)
 	}
 	s.metrics.accepted(ctx, in.Source)
 	s.log.InfoContext(ctx, "ingest: accepted", "inbound", in.ID, "source", in.Source, "detail", detail)
