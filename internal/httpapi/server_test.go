@@ -331,19 +331,18 @@ func TestEveryExampleNotificationIsAccepted(t *testing.T) {
 }
 
 func TestHealthAndReadiness(t *testing.T) {
-	busDown := errors.New("amqp: dial tcp 127.0.0.1:5672: connection refused")
+	busDown := errors.New("amqp: dial tcp 10.1.2.3:5672: connection refused")
 	tests := []struct {
-		name       string
-		storeDown  bool
-		busErr     error
-		path       string
-		want       int
-		wantFailed []string
+		name      string
+		storeDown bool
+		busErr    error
+		path      string
+		want      int
 	}{
 		{name: "healthz", path: "/healthz", busErr: busDown, want: 200},
 		{name: "ready", path: "/readyz", want: 200},
-		{name: "bus down", path: "/readyz", busErr: busDown, want: 503, wantFailed: []string{"bus"}},
-		{name: "both down", path: "/readyz", busErr: busDown, storeDown: true, want: 503, wantFailed: []string{"store", "bus"}},
+		{name: "bus down", path: "/readyz", busErr: busDown, want: 503},
+		{name: "both down", path: "/readyz", busErr: busDown, storeDown: true, want: 503},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -357,14 +356,16 @@ func TestHealthAndReadiness(t *testing.T) {
 			if rec.Code != tt.want {
 				t.Fatalf("status = %d, want %d: %s", rec.Code, tt.want, rec.Body)
 			}
-			if tt.want == 503 {
-				p := decodeProblem(t, rec)
-				var names []string
-				for _, ip := range p.InvalidParams {
-					names = append(names, ip.Name)
+			// /readyz is open to anyone (Kubernetes probes carry no
+			// token), so it names no dependency and no peer address.
+			for _, leak := range []string{"bus", "store", "10.1.2.3", "amqp", "sqlite"} {
+				if strings.Contains(rec.Body.String(), leak) {
+					t.Fatalf("body names %q: %s", leak, rec.Body)
 				}
-				if strings.Join(names, ",") != strings.Join(tt.wantFailed, ",") {
-					t.Fatalf("failed checks = %v, want %v", names, tt.wantFailed)
+			}
+			if tt.want == 503 {
+				if p := decodeProblem(t, rec); len(p.InvalidParams) != 0 {
+					t.Fatalf("problem lists checks: %+v", p.InvalidParams)
 				}
 			}
 		})
