@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -123,6 +124,13 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, source string) (r
 	}
 	if !s.inflight.reserve(n) {
 		s.metrics.rejected(r.Context(), source, "overloaded")
+		// Read the body to the bin (a small buffer, no memory held): a
+		// server that answers before the client has sent its body closes
+		// the connection under it, and the client sees a broken pipe
+		// instead of the 503 and its Retry-After. The read timeout still
+		// bounds how long this takes.
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, s.inflight.bodyLimit+1))
+		w.Header().Set("Connection", "close")
 		w.Header().Set("Retry-After", strconv.Itoa(overloadRetryAfter))
 		WriteProblem(w, http.StatusServiceUnavailable, "Too busy",
 			"Too many requests are being handled at once; try again later.")
