@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -66,6 +67,25 @@ type Server struct {
 	// OMCCompat serves the OMC's (NotifyNL-OMC) endpoints, so that a
 	// gemeente can switch without re-registering its abonnement.
 	OMCCompat OMCCompat `yaml:"omc_compat"`
+
+	// Timeouts close connections that anyone, without credentials, can
+	// open and leave hanging. ReadTimeout covers headers and body, so a
+	// client that trickles its body is cut off; Open Notificaties' own
+	// client gives up after 10 s.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	ReadTimeout       time.Duration `yaml:"read_timeout"`
+	WriteTimeout      time.Duration `yaml:"write_timeout"`
+	IdleTimeout       time.Duration `yaml:"idle_timeout"`
+	MaxHeaderBytes    int           `yaml:"max_header_bytes"`
+	// MaxInflightRequests and MaxInflightBytes bound the ingest requests
+	// (and their declared body bytes) handled at once; beyond them ingest
+	// answers 503 with Retry-After, so a burst cannot exhaust memory.
+	MaxInflightRequests int   `yaml:"max_inflight_requests"`
+	MaxInflightBytes    int64 `yaml:"max_inflight_bytes"`
+	// TrustedTraceSources are the networks (CIDR) whose traceparent is
+	// continued. From anywhere else an incoming trace context only
+	// becomes a link on a new trace. Default: none.
+	TrustedTraceSources []string `yaml:"trusted_trace_sources"`
 }
 
 // OMCCompat configures POST /Events/Listen and POST /Notify/Confirm as the
@@ -268,7 +288,10 @@ func Default() Config {
 	yes := true
 	return Config{
 		DataDir: "data",
-		Server:  Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, OMCCompat: OMCCompat{ClockSkew: 5 * time.Minute}},
+		Server: Server{Listen: "127.0.0.1:8080", MaxBodyBytes: 1 << 20, OMCCompat: OMCCompat{ClockSkew: 5 * time.Minute},
+			ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 15 * time.Second,
+			IdleTimeout: 60 * time.Second, MaxHeaderBytes: 64 << 10,
+			MaxInflightRequests: 32, MaxInflightBytes: 16 << 20},
 		Bus: Bus{Backend: "sqlite",
 			SQLite: BusSQLite{VisibilityTimeout: 30 * time.Second, NackDelay: time.Second, PollInterval: 500 * time.Millisecond},
 			AMQP:   AMQP{Prefetch: 1, ChannelPoolSize: 8}},
@@ -392,6 +415,11 @@ func (c *Config) Line(key string) int {
 	return 0
 }
 
+func isAddr(s string) bool {
+	_, err := netip.ParseAddr(s)
+	return err == nil
+}
+
 func (c *Config) problem(key, format string, args ...any) *Error {
 	return &Error{File: c.File, Line: c.Line(key), Key: key, Msg: fmt.Sprintf(format, args...)}
 }
@@ -444,6 +472,24 @@ func (c *Config) Validate() error {
 	positive("store.ledger_retention", c.Store.LedgerRetention, "keeping ledger records for ever is not supported")
 	if c.Server.MaxBodyBytes <= 0 {
 		bad("server.max_body_bytes", "must be more than 0, got %d", c.Server.MaxBodyBytes)
+	}
+	positive("server.read_header_timeout", c.Server.ReadHeaderTimeout, "a client could hold a connection open for ever")
+	positive("server.read_timeout", c.Server.ReadTimeout, "a slow body could hold a connection open for ever")
+	positive("server.write_timeout", c.Server.WriteTimeout, "a client that does not read could hold a connection open for ever")
+	positive("server.idle_timeout", c.Server.IdleTimeout, "idle keep-alive connections would never be closed")
+	if c.Server.MaxHeaderBytes <= 0 {
+		bad("server.max_header_bytes", "must be more than 0, got %d", c.Server.MaxHeaderBytes)
+	}
+	if c.Server.MaxInflightRequests <= 0 {
+		bad("server.max_inflight_requests", "must be more than 0, got %d", c.Server.MaxInflightRequests)
+	}
+	if c.Server.MaxInflightBytes < c.Server.MaxBodyBytes {
+		bad("server.max_inflight_bytes", "must be at least server.max_body_bytes (%d), got %d", c.Server.MaxBodyBytes, c.Server.MaxInflightBytes)
+	}
+	for i, cidr := range c.Server.TrustedTraceSources {
+		if _, err := netip.ParsePrefix(cidr); err != nil && !isAddr(cidr) {
+			bad(fmt.Sprintf("server.trusted_trace_sources[%d]", i), "%q is not a network (hint: 10.0.0.0/8 or 192.0.2.7/32)", cidr)
+		}
 	}
 	urls := []struct{ key, val string }{
 		{"server.public_url", c.Server.PublicURL},

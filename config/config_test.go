@@ -70,6 +70,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{"k.yaml:4: pipeline.retry_max: must be at least 1"}},
 		{"concurrency 0 is rejected, not silently 1", minimal + "pipeline:\n  concurrency: 0\n", nil,
 			[]string{"k.yaml:4: pipeline.concurrency: must be at least 1"}},
+		{"idle timeout 0 is not off", minimal + "server:\n  idle_timeout: 0s\n", nil,
+			[]string{"k.yaml:4: server.idle_timeout: must be more than 0s"}},
+		{"in-flight bytes below one body", minimal + "server:\n  max_inflight_bytes: 1000\n", nil,
+			[]string{"k.yaml:4: server.max_inflight_bytes: must be at least server.max_body_bytes"}},
+		{"trusted trace source not a network", minimal + "server:\n  trusted_trace_sources:\n    - 10.0.0.0/8\n    - intranet\n", nil,
+			[]string{`k.yaml:6: server.trusted_trace_sources[1]: "intranet" is not a network`}},
 		{"objecten without token", minimal + "zgw:\n  objecten: http://o/api/v2\n", nil,
 			[]string{"k.yaml:3: zgw.objecten_token: required"}},
 	}

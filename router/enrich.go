@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/zgw"
 )
@@ -27,6 +28,11 @@ func (r *Router) enrichStage() Stage[event.Inbound] {
 			// The Enricher paces the rol race by the message's one attempt
 			// counter.
 			in.Attempt = refsFrom(ctx).Attempt
+			// Every trail starts at ingest, also when ingest could not
+			// write its record (the store was down after the publish).
+			if err := httpapi.EnsureIngested(ctx, r.d.Store, in); err != nil {
+				return Result{}, temporary(err)
+			}
 			res, err := r.d.Enricher.Enrich(ctx, in)
 			if err != nil {
 				return Result{}, err

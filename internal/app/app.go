@@ -132,7 +132,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	a.api = httpapi.New(httpapi.Options{
 		Publisher: telemetry.TracingPublisher{Publisher: a.bus.Publisher}, Store: a.store,
 		Tokens: cfg.Server.NotificatiesTokens, SourceTokens: cfg.Server.EventSources, AdminTokens: cfg.Server.AdminTokens,
-		MaxBodyBytes: cfg.Server.MaxBodyBytes, Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider,
+		MaxBodyBytes: cfg.Server.MaxBodyBytes, MaxInflightRequests: cfg.Server.MaxInflightRequests, MaxInflightBytes: cfg.Server.MaxInflightBytes,
+		Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider, TrustedTraceSources: cfg.Server.TrustedTraceSources,
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
 	if cfg.Notify.CallbackToken != "" {
@@ -306,7 +307,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- a.router.Run(ctx) }()
-	a.srv = &http.Server{Handler: a.api, ReadHeaderTimeout: 10 * time.Second}
+	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
+		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,
+		IdleTimeout: a.cfg.Server.IdleTimeout, MaxHeaderBytes: a.cfg.Server.MaxHeaderBytes})
 	go func() {
 		if err := a.srv.Serve(a.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			errc <- err

@@ -383,6 +383,11 @@ func (s *Server) cloudevents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return
@@ -453,9 +458,8 @@ func (s *Server) cloudevents(w http.ResponseWriter, r *http.Request) {
 		s.writeValidation(w, r, source, err)
 		return
 	}
-	for i, in := range inbounds {
-		detail := "cloudevent " + events[i].Type
-		if _, err := s.ingest(r.Context(), in, detail); err != nil {
+	for _, in := range inbounds {
+		if _, err := s.ingest(r.Context(), in, IngestDetail(in)); err != nil {
 			writeUnavailable(w)
 			return
 		}

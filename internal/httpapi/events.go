@@ -194,6 +194,11 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return
@@ -209,7 +214,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt: s.o.Now().UTC(),
 		External:   &ext,
 	}
-	s.accept(w, r, in, fmt.Sprintf("event %s from %s", ext.Type, system), http.StatusAccepted)
+	s.accept(w, r, in, IngestDetail(in), http.StatusAccepted)
 }
 
 // authorizeSource authenticates a source system by its token and returns its

@@ -56,7 +56,8 @@ func (m *metrics) probe(ctx context.Context, source string) {
 }
 
 // rejected counts a refusal; reason is one of unauthenticated, forbidden,
-// too_large, read_error, invalid, unsupported_media_type, publish_failed.
+// too_large, read_error, invalid, unsupported_media_type, publish_failed,
+// overloaded (the in-flight limiter refused it).
 func (m *metrics) rejected(ctx context.Context, source, reason string) {
 	m.rej.Add(ctx, 1, metric.WithAttributes(attribute.String("source", source), attribute.String("reason", reason)))
 }

@@ -97,6 +97,13 @@ const (
 	maxKenmerk  = 1000
 )
 
+// MaxKenmerken bounds the kenmerken of one notification. The schema sets
+// no limit, but Open Zaak sends a handful (bronorganisatie, zaaktype,
+// vertrouwelijkheidaanduiding); 70,000 of them in a 1 MB body cost ~23 MB
+// to decode, so the count is checked while decoding and a body with more
+// is refused before they are all in memory.
+const MaxKenmerken = 100
+
 // ParseNotification decodes and validates a Notificaties API 1.0 `Message`
 // as Open Notificaties posts it to a callback. It is lenient where senders
 // differ and strict where Koerier depends on a field:
@@ -185,13 +192,27 @@ func kenmerken(v json.RawMessage, verr *ValidationError) map[string]string {
 	if len(v) == 0 || isNull(v) {
 		return nil
 	}
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(v, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(v))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
 		verr.add("kenmerken", CodeType, "kenmerken must be an object.")
 		return nil
 	}
-	out := make(map[string]string, len(m))
-	for k, raw := range m {
+	out := map[string]string{}
+	for n := 0; dec.More(); n++ {
+		if n == MaxKenmerken {
+			verr.add("kenmerken", CodeMaxItems, fmt.Sprintf("kenmerken has more than %d entries.", MaxKenmerken))
+			return nil
+		}
+		tok, err := dec.Token()
+		k, isKey := tok.(string)
+		var raw json.RawMessage
+		if err == nil && isKey {
+			err = dec.Decode(&raw)
+		}
+		if err != nil || !isKey {
+			verr.add("kenmerken", CodeType, "kenmerken must be an object.")
+			return nil
+		}
 		raw = bytes.TrimSpace(raw)
 		if len(raw) == 0 {
 			continue

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -58,6 +59,10 @@ func TestParseNotificationLeniency(t *testing.T) {
 		{name: "non-string kenmerken tolerated", body: `{` + base + `,"kenmerken":{"s":"x","n":42,"f":1.5,"b":true,"z":null,"o":{"a":1},"l":[1]}}`,
 			kenmerken: map[string]string{"s": "x", "n": "42", "f": "1.5", "b": "true"}},
 		{name: "kenmerk too long", body: `{` + base + `,"kenmerken":{"k":"` + strings.Repeat("x", 1001) + `"}}`, errFields: []string{"kenmerken.k"}},
+		{name: "100 kenmerken accepted", body: `{` + base + `,"kenmerken":` + manyKenmerken(MaxKenmerken) + `}`, kenmerken: kenmerkenMap(MaxKenmerken)},
+		{name: "101 kenmerken refused", body: `{` + base + `,"kenmerken":` + manyKenmerken(MaxKenmerken+1) + `}`, errFields: []string{"kenmerken"}},
+		{name: "70000 kenmerken refused", body: `{` + base + `,"kenmerken":` + manyKenmerken(70000) + `}`, errFields: []string{"kenmerken"}},
+		{name: "kenmerken a list", body: `{` + base + `,"kenmerken":["a"]}`, errFields: []string{"kenmerken"}},
 		{name: "empty strings", body: `{"kanaal":"","hoofdObject":"","resource":" ","resourceUrl":null,"actie":"x","aanmaakdatum":"2025-03-14T09:12:31Z"}`,
 			errFields: []string{"kanaal", "hoofdObject", "resource", "resourceUrl"}},
 		{name: "non-http url", body: strings.Replace(`{`+base+`}`, `"https://oz.example/zaken/api/v1/zaken/1","actie"`, `"file:///etc/passwd","actie"`, 1), errFields: []string{"resourceUrl"}},
@@ -91,6 +96,33 @@ func TestParseNotificationLeniency(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func kenmerkenMap(n int) map[string]string {
+	m := make(map[string]string, n)
+	for i := range n {
+		m[fmt.Sprintf("k%d", i)] = "v"
+	}
+	return m
+}
+
+func manyKenmerken(n int) string {
+	b, _ := json.Marshal(kenmerkenMap(n))
+	return string(b)
+}
+
+// A body with too many kenmerken is refused naming the limit, without
+// decoding them all.
+func TestKenmerkenLimitIsNamed(t *testing.T) {
+	body := `{"kanaal":"zaken","hoofdObject":"https://oz.example/z/1","resource":"zaak","resourceUrl":"https://oz.example/z/1","actie":"create","aanmaakdatum":"2025-03-14T09:12:31Z","kenmerken":` + manyKenmerken(MaxKenmerken+1) + `}`
+	_, err := ParseNotification([]byte(body))
+	var verr *ValidationError
+	if !errors.As(err, &verr) || len(verr.Params) != 1 {
+		t.Fatalf("err = %v", err)
+	}
+	if p := verr.Params[0]; p.Code != CodeMaxItems || !strings.Contains(p.Reason, fmt.Sprint(MaxKenmerken)) {
+		t.Fatalf("param = %+v, want code %s naming %d", p, CodeMaxItems, MaxKenmerken)
 	}
 }
 

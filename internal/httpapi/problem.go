@@ -36,6 +36,7 @@ const (
 	CodeRequired = "required"
 	CodeInvalid  = "invalid"
 	CodeMaxLen   = "max_length"
+	CodeMaxItems = "max_items"
 	CodeURL      = "bad-url"
 	CodeDate     = "invalid-datetime"
 	CodeType     = "invalid-type"

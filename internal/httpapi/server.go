@@ -22,8 +22,8 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
+	"net/netip"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill/message"
@@ -35,6 +35,7 @@ import (
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 // DefaultMaxBodyBytes bounds a request body when Options.MaxBodyBytes is 0.
@@ -76,7 +77,12 @@ type Options struct {
 
 	// MaxBodyBytes bounds a request body (default 1 MiB).
 	MaxBodyBytes int64
-	Logger       *slog.Logger
+	// MaxInflightRequests and MaxInflightBytes bound the authenticated
+	// ingest requests handled at once and the body bytes they declare
+	// (defaults DefaultMaxInflightRequests, DefaultMaxInflightBytes).
+	MaxInflightRequests int
+	MaxInflightBytes    int64
+	Logger              *slog.Logger
 	// Now is the clock (default clock.System).
 	Now func() time.Time
 	// Ready lists the checks /readyz runs besides the store's Ping.
@@ -91,6 +97,13 @@ type Options struct {
 	// telemetry.TracingPublisher to inject it into the metadata), so one
 	// trace runs from webhook to delivery.
 	TracerProvider trace.TracerProvider
+	// TrustedTraceSources are the networks whose traceparent header is
+	// continued. A request from anywhere else starts a new trace with a
+	// link to the one it names, so a caller cannot make its own trace
+	// ids (and sampling decision) ours. Baggage is never read. Each is a
+	// CIDR (10.0.0.0/8) or a single address; New panics on anything else,
+	// which config validation refuses first.
+	TrustedTraceSources []string
 }
 
 // Server is Koerier's HTTP handler. Create it with New; mount extra handlers
@@ -106,6 +119,7 @@ type Server struct {
 	// sourceNames[i] is the source system whose token hashes to sourceSums[i].
 	sourceNames []string
 	sourceSums  [][sha256.Size]byte
+	inflight    *inflight
 }
 
 // New builds the server and registers its routes. It panics without a
@@ -117,6 +131,13 @@ func New(o Options) *Server {
 	if o.MaxBodyBytes <= 0 {
 		o.MaxBodyBytes = DefaultMaxBodyBytes
 	}
+	if o.MaxInflightRequests <= 0 {
+		o.MaxInflightRequests = DefaultMaxInflightRequests
+	}
+	if o.MaxInflightBytes <= 0 {
+		o.MaxInflightBytes = DefaultMaxInflightBytes
+	}
+	o.MaxInflightBytes = max(o.MaxInflightBytes, o.MaxBodyBytes)
 	if o.Now == nil {
 		o.Now = clock.System
 	}
@@ -133,6 +154,8 @@ func New(o Options) *Server {
 		metrics: newMetrics(o.Meter),
 		tokens:  hashAll(o.Tokens),
 		admin:   hashAll(o.AdminTokens),
+		inflight: &inflight{maxRequests: o.MaxInflightRequests, maxBytes: o.MaxInflightBytes,
+			bodyLimit: o.MaxBodyBytes},
 	}
 	// Sorted, so that a token shared by mistake always names the same system.
 	for _, name := range slices.Sorted(maps.Keys(o.SourceTokens)) {
@@ -142,6 +165,18 @@ func New(o Options) *Server {
 		}
 	}
 	s.handler = s.mux
+	trusted := make([]netip.Prefix, 0, len(o.TrustedTraceSources))
+	for _, src := range o.TrustedTraceSources {
+		p, err := netip.ParsePrefix(src)
+		if err != nil {
+			a, aerr := netip.ParseAddr(src)
+			if aerr != nil {
+				panic(fmt.Sprintf("httpapi: trusted trace source %q is not a network: %v", src, err))
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		trusted = append(trusted, p.Masked())
+	}
 	if o.TracerProvider != nil {
 		s.handler = otelhttp.NewHandler(s.mux, "koerier.http",
 			otelhttp.WithTracerProvider(o.TracerProvider),
@@ -154,6 +189,8 @@ func New(o Options) *Server {
 				return r.Method
 			}),
 			otelhttp.WithFilter(func(r *http.Request) bool { return r.URL.Path != "/healthz" && r.URL.Path != "/readyz" }),
+			otelhttp.WithPropagators(telemetry.Propagator),
+			otelhttp.WithPublicEndpointFn(func(r *http.Request) bool { return !trustedSource(r, trusted) }),
 		)
 	}
 	s.mux.HandleFunc("GET /healthz", s.healthz)
@@ -162,6 +199,26 @@ func New(o Options) *Server {
 	s.mux.HandleFunc("POST /api/v1/events", s.events)
 	s.mux.HandleFunc("POST /api/v1/cloudevents", s.cloudevents)
 	return s
+}
+
+// trustedSource reports whether r comes from one of the trusted networks.
+// It looks at the peer address only: a proxy's X-Forwarded-For is as easy
+// to forge as the traceparent itself.
+func trustedSource(r *http.Request, trusted []netip.Prefix) bool {
+	if len(trusted) == 0 {
+		return false
+	}
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	addr := ap.Addr().Unmap()
+	for _, p := range trusted {
+		if p.Contains(addr) {
+			return true
+		}
+	}
+	return false
 }
 
 // ServeHTTP implements http.Handler. A panic in any handler becomes a 500
@@ -253,44 +310,30 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
-// readyz is the one endpoint besides /healthz that answers without a token:
-// a Kubernetes httpGet probe can send headers only as literals in the pod
-// spec, not from a Secret, so requiring the admin token would put it in
-// clear in every Deployment. Without the admin token it says only which
-// checks fail; the errors (which name hosts and ports) need the token.
+// readyz answers Kubernetes' readiness probe, which cannot send a token:
+// so it is open, and says no more than ready or not. Which check failed,
+// and why (peer addresses, error texts), goes to the log only.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
-	detail := r.Header.Get("Authorization") != "" && matchToken(r.Header.Get("Authorization"), s.admin) >= 0
 	ctx, cancel := context.WithTimeout(r.Context(), s.o.ReadyTimeout)
 	defer cancel()
 	checks := s.o.Ready
 	if s.o.Store != nil {
 		checks = append([]ReadyCheck{{Name: "store", Check: s.o.Store.Ping}}, checks...)
 	}
-	results := make(map[string]string, len(checks))
-	var failed []string
+	ready := true
 	for _, c := range checks {
 		if err := c.Check(ctx); err != nil {
-			results[c.Name] = "unavailable (the error is shown with an admin token, and logged)"
-			if detail {
-				results[c.Name] = err.Error()
-			}
-			failed = append(failed, c.Name)
+			ready = false
 			s.log.WarnContext(ctx, "readiness check failed", "check", c.Name, "err", err)
-			continue
 		}
-		results[c.Name] = "ok"
 	}
-	if len(failed) > 0 {
-		params := make([]InvalidParam, len(failed))
-		for i, name := range failed {
-			params[i] = InvalidParam{Name: name, Code: "unavailable", Reason: results[name]}
-		}
-		WriteProblem(w, http.StatusServiceUnavailable, "Not ready",
-			"Failing checks: "+strings.Join(failed, ", ")+".", params...)
+	if !ready {
+		w.Header().Set("Retry-After", "5")
+		WriteProblem(w, http.StatusServiceUnavailable, "Not ready", "A dependency is unavailable; see the log.")
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "checks": results})
+	_, _ = io.WriteString(w, `{"status":"ok"}`+"\n")
 }
 
 // readBody reads at most MaxBodyBytes; it answers 413 itself and returns
@@ -335,6 +378,11 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizeIngest(w, r, source, s.tokens) {
 		return
 	}
+	release, ok := s.admit(w, r, source)
+	if !ok {
+		return
+	}
+	defer release()
 	body, ok := s.readBody(w, r, source)
 	if !ok {
 		return
@@ -357,9 +405,8 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt:   s.o.Now().UTC(),
 		Notification: &n,
 	}
-	detail := fmt.Sprintf("notification %s %s %s", n.Kanaal, n.Resource, n.Actie)
 	// Open Notificaties counts only 204 as delivered.
-	s.accept(w, r, in, detail, http.StatusNoContent)
+	s.accept(w, r, in, IngestDetail(in), http.StatusNoContent)
 }
 
 func (s *Server) authorizeIngest(w http.ResponseWriter, r *http.Request, source string, sums [][sha256.Size]byte) bool {
@@ -415,12 +462,18 @@ func (s *Server) ingest(ctx context.Context, in event.Inbound, detail string) (s
 		return "", fmt.Errorf("httpapi: publish inbound: %w", err)
 	}
 
-	if err := s.o.Store.Set(ctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
+	// The message is on the bus: from here on nothing the client does may
+	// stop the bookkeeping. A client that hangs up (Open Notificaties
+	// after its 10 s timeout) used to cancel these writes and leave the
+	// trail without its start and a redelivery unrecognised.
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), afterPublishTimeout)
+	defer cancel()
+	if err := s.o.Store.Set(wctx, key, []byte(in.ReceivedAt.Format(time.RFC3339Nano)), SeenTTL); err != nil {
 		s.log.WarnContext(ctx, "ingest: remember inbound failed", "inbound", in.ID, "err", err)
 	}
-	rec := store.Record{TraceID: in.ID, Stage: "ingest", Status: "accepted", Detail: detail, At: in.ReceivedAt}
-	if err := s.o.Store.Append(ctx, rec); err != nil {
-		s.log.WarnContext(ctx, "ingest: ledger append failed", "inbound", in.ID, "err", err)
+	if err := recordIngest(wctx, s.o.Store, in, detail); err != nil {
+		// Enrich writes it when it takes the message (EnsureIngested).
+		s.log.WarnContext(ctx, "ingest: ledger append failed; enrich will record it", "inbound", in.ID, "err", err)
 	}
 	s.metrics.accepted(ctx, in.Source)
 	s.log.InfoContext(ctx, "ingest: accepted", "inbound", in.ID, "source", in.Source, "detail", detail)

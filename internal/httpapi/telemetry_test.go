@@ -11,6 +11,7 @@ import (
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/mijnservices/koerier/internal/telemetry"
 )
@@ -22,6 +23,8 @@ func TestTraceContextReachesTheBus(t *testing.T) {
 	h := newHarness(t, func(o *Options) {
 		o.TracerProvider = tp
 		o.Publisher = telemetry.TracingPublisher{Publisher: o.Publisher}
+		// httptest.NewRequest comes from 192.0.2.1.
+		o.TrustedTraceSources = []string{"192.0.2.0/24"}
 	})
 	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
 	req := httptest.NewRequest("POST", "/api/v1/notificaties", strings.NewReader(string(readTestdata(t, "status-created.json"))))
@@ -39,6 +42,58 @@ func TestTraceContextReachesTheBus(t *testing.T) {
 	}
 	if tp := h.got[0].Metadata.Get("traceparent"); !strings.Contains(tp, traceID) {
 		t.Fatalf("message traceparent %q does not continue trace %s", tp, traceID)
+	}
+}
+
+// From a source that is not trusted, a traceparent does not become our
+// trace: the request starts a new one that links to it. Baggage is never
+// taken over, from anyone.
+func TestUntrustedTraceContextIsOnlyLinked(t *testing.T) {
+	otel.SetTextMapPropagator(telemetry.Propagator)
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	t.Cleanup(func() { _ = tp.Shutdown(context.Background()) })
+	for _, trusted := range [][]string{nil, {"10.0.0.0/8", "192.0.2.9"}} {
+		h := newHarness(t, func(o *Options) {
+			o.TracerProvider = tp
+			o.Publisher = telemetry.TracingPublisher{Publisher: o.Publisher}
+			o.TrustedTraceSources = trusted
+		})
+		const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+		req := httptest.NewRequest("POST", "/api/v1/notificaties", strings.NewReader(string(readTestdata(t, "status-created.json"))))
+		req.Header.Set("Authorization", testToken)
+		req.Header.Set("Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+		req.Header.Set("Baggage", "userId=alice,x-injected=evil")
+		w := httptest.NewRecorder()
+		h.srv.ServeHTTP(w, req)
+		if w.Code != 204 {
+			t.Fatalf("status %d: %s", w.Code, w.Body)
+		}
+		h.mu.Lock()
+		md := h.got[0].Metadata
+		h.mu.Unlock()
+		if tp := md.Get("traceparent"); tp == "" || strings.Contains(tp, traceID) {
+			t.Fatalf("trusted %v: message traceparent %q, want a new trace", trusted, tp)
+		}
+		for k, v := range md {
+			if strings.Contains(strings.ToLower(k), "baggage") || strings.Contains(v, "evil") {
+				t.Fatalf("message metadata carries baggage: %s=%s", k, v)
+			}
+		}
+	}
+	var linked int
+	for _, s := range rec.Ended() {
+		for _, l := range s.Links() {
+			if l.SpanContext.TraceID().String() == "4bf92f3577b34da6a3ce929d0e0e4736" {
+				linked++
+			}
+		}
+		if s.Parent().IsValid() {
+			t.Fatalf("server span %s has a parent: it continued the caller's trace", s.Name())
+		}
+	}
+	if linked != 2 {
+		t.Fatalf("%d server spans link to the incoming trace, want 2", linked)
 	}
 }
 

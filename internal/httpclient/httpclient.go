@@ -14,6 +14,8 @@ import (
 
 	"github.com/hashicorp/go-retryablehttp"
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+
+	"github.com/mijnservices/koerier/internal/telemetry"
 )
 
 // Options tune a client. The zero value is usable.
@@ -64,7 +66,9 @@ func New(o Options) *http.Client {
 		base = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	rc := retryablehttp.NewClient()
-	rc.HTTPClient = &http.Client{Transport: otelhttp.NewTransport(base), Timeout: o.Timeout}
+	// Trace context only, never baggage: whatever a caller sent us must not
+	// reach a peer (see telemetry.Propagator).
+	rc.HTTPClient = &http.Client{Transport: otelhttp.NewTransport(base, otelhttp.WithPropagators(telemetry.Propagator)), Timeout: o.Timeout}
 	rc.RetryMax = o.RetryMax
 	rc.RetryWaitMin = o.RetryWaitMin
 	rc.RetryWaitMax = o.RetryWaitMax

@@ -14,14 +14,13 @@ import (
 // reaches a log line, so that masking does not depend on every call site
 // remembering to do it.
 var (
-	reEmail = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@([A-Za-z0-9.\-]+\.[A-Za-z]{2,})`)
-	// A Dutch or international phone number: +31 6 12345678, 0612345678,
-	// 0031612345678. Requires 9 or more digits after the prefix.
-	rePhone = regexp.MustCompile(`(?:\+|00)\d{1,3}[ \-]?\d(?:[ \-]?\d){7,12}|\b0\d(?:[ \-]?\d){8}\b`)
-	// Any standalone run of 8 or 9 digits: BSNs (and RSINs, which share the
-	// format). Masking an innocent 9-digit number is cheaper than leaking a
-	// BSN.
-	reBSN = regexp.MustCompile(`\b\d{8,9}\b`)
+	reEmail = regexp.MustCompile(`[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.([A-Za-z]{2,})`)
+	// A run of digits, optionally with single spaces or hyphens between
+	// them and a leading "+": 999993653, 999 993 653, +31 6 12345678,
+	// 06-12345678. It need not stand alone: bsn_999993653 and
+	// %3D999993653 (a URL-encoded "=") hold a BSN too.
+	reDigits = regexp.MustCompile(`\+?\d(?:[ \-]?\d)*`)
+	reDate   = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}`)
 )
 
 // MaskBSN masks a BSN to its last four digits: *****3653.
@@ -33,27 +32,101 @@ func MaskBSN(bsn string) string {
 }
 
 // Mask replaces every email address, phone number and BSN-shaped number in
-// s by a masked form: j***@example.com, ********5678, *****3653.
+// s by a masked form: j***@***.com, ********5678, *****3653.
+//
+// An email keeps only its first letter and top-level domain: the rest of
+// the domain may be a surname (z***@jandijk.example). A run of 9 to 15
+// digits (a BSN or RSIN, a phone number with or without its country code)
+// is masked to its last four wherever it appears, spaced or not; so is a
+// run of exactly 8 digits standing alone (a BSN written without its
+// leading zero). Masking an innocent number is cheaper than leaking a BSN.
+// Left alone are shorter runs, dates (2025-03-14), and digits inside a
+// long hexadecimal token (a UUID, trace id or dedup key), which would
+// otherwise lose the ids logs are correlated by.
 func Mask(s string) string {
 	if s == "" {
 		return s
 	}
 	if strings.IndexByte(s, '@') >= 0 {
 		s = reEmail.ReplaceAllStringFunc(s, func(m string) string {
-			at := strings.LastIndexByte(m, '@')
-			return m[:1] + "***" + m[at:]
+			tld := m[strings.LastIndexByte(m, '.')+1:]
+			return m[:1] + "***@***." + tld
 		})
 	}
-	s = rePhone.ReplaceAllStringFunc(s, func(m string) string {
-		digits := strings.Map(func(r rune) rune {
-			if r >= '0' && r <= '9' {
-				return r
-			}
-			return -1
-		}, m)
-		return strings.Repeat("*", len(digits)-4) + digits[len(digits)-4:]
-	})
-	return reBSN.ReplaceAllStringFunc(s, MaskBSN)
+	idx := reDigits.FindAllStringIndex(s, -1)
+	if idx == nil {
+		return s
+	}
+	var b strings.Builder
+	last := 0
+	for _, ix := range idx {
+		b.WriteString(s[last:ix[0]])
+		b.WriteString(maskDigits(s, ix[0], ix[1]))
+		last = ix[1]
+	}
+	b.WriteString(s[last:])
+	return b.String()
+}
+
+// maskDigits returns the masked form of the digit run s[i:j].
+func maskDigits(s string, i, j int) string {
+	m := s[i:j]
+	if d := reDate.FindString(m); d != "" {
+		// 2025-03-14, or 2025-03-14 09 of a timestamp: a date, not a
+		// number; mask what follows it on its own.
+		return d + Mask(m[len(d):])
+	}
+	digits := strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return r
+		}
+		return -1
+	}, m)
+	switch n := len(digits); {
+	case n >= 9 && n <= 15:
+	case n == 8 && len(m) == 8 && !isWordByte(s, i-1) && !isWordByte(s, j):
+	default:
+		return m
+	}
+	if inHexToken(s, i, j) {
+		return m
+	}
+	return strings.Repeat("*", len(digits)-4) + digits[len(digits)-4:]
+}
+
+func isWordByte(s string, i int) bool {
+	if i < 0 || i >= len(s) {
+		return false
+	}
+	c := s[i]
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// inHexToken reports whether s[i:j] lies inside a run of hexadecimal
+// digits and hyphens that holds a letter and at least 16 hex digits: a
+// UUID, a trace id or a sha256 key.
+func inHexToken(s string, i, j int) bool {
+	isHex := func(c byte) bool {
+		return c >= '0' && c <= '9' || c >= 'a' && c <= 'f' || c >= 'A' && c <= 'F' || c == '-'
+	}
+	for i > 0 && isHex(s[i-1]) {
+		i--
+	}
+	for j < len(s) && isHex(s[j]) {
+		j++
+	}
+	hex, letter := 0, false
+	for k := i; k < j; k++ {
+		switch c := s[k]; {
+		case c == '-':
+		case c >= '0' && c <= '9':
+			hex++
+		default:
+			hex++
+			letter = true
+		}
+	}
+	return letter && hex >= 16
 }
 
 // MaskingHandler wraps a slog.Handler and masks personal data in the message

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.opentelemetry.io/otel"
 	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
@@ -36,6 +37,13 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(ContextHandler{NewMaskingHandler(h)})
 }
 
+// Propagator is the only propagator Koerier uses, inbound and outbound:
+// W3C trace context and nothing else. Baggage is left out on purpose: a
+// source system could otherwise put headers of its choosing into our calls
+// to Notify and the ZGW peers, and whatever it holds would travel on the
+// bus with the message.
+var Propagator propagation.TextMapPropagator = propagation.TraceContext{}
+
 // Providers holds the OpenTelemetry providers of one process. Metrics are
 // exported in Prometheus format on MetricsHandler; traces are sampled and
 // kept in-process (an OTLP exporter can be added to the TracerProvider by
@@ -52,6 +60,11 @@ type Providers struct {
 // registry (never the global one, so tests can build several).
 func NewProviders(service string) (*Providers, error) {
 	reg := prometheus.NewRegistry()
+	// Go runtime (go_goroutines, go_memstats_*, GC) and process
+	// (process_resident_memory_bytes, process_open_fds) metrics: an
+	// operator sees a connection flood or a memory climb before the
+	// process runs out of file descriptors or is OOM-killed.
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
 	if err != nil {
 		return nil, err
@@ -59,7 +72,7 @@ func NewProviders(service string) (*Providers, error) {
 	res := resource.NewSchemaless(semconv.ServiceName(service))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp), sdkmetric.WithResource(res))
 	tp := sdktrace.NewTracerProvider(sdktrace.WithResource(res))
-	otel.SetTextMapPropagator(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{}))
+	otel.SetTextMapPropagator(Propagator)
 	return &Providers{
 		Tracer:         tp.Tracer(service),
 		TracerProvider: tp,
