@@ -380,3 +380,27 @@ func TestSentDeliveryIsNotSentAgain(t *testing.T) {
 		t.Fatalf("%d emails, want none (it went out before)", p.email.Sent())
 	}
 }
+
+// A provider receipt whose reference matches no delivery (forged, or a
+// bounce after the delivery state expired) is recorded on a trail of its
+// own and never dead-lettered, whatever its status.
+func TestReceiptForUnknownDelivery(t *testing.T) {
+	p := startPipeline(t, []string{"email"}, nil)
+	dead, err := p.bus.Subscriber.Subscribe(context.Background(), event.TopicDeadLetter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range []string{event.OutcomePermanent, event.OutcomeDelivered, "temporary-failure"} {
+		ref := fmt.Sprintf("onbekend-%d", i)
+		o := event.Outcome{DeliveryID: ref, Channel: "email", Status: status, Reason: "bounce"}
+		if err := p.bus.Publisher.Publish(event.TopicOutcomes, message.NewMessage(ref, event.Marshal(o))); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the unknown-reference record", func() bool { return count(p.trail(t, ref), "settle", "unknown-reference") == 1 })
+	}
+	select {
+	case msg := <-dead:
+		t.Fatalf("a receipt for an unknown delivery was dead-lettered: %s %s", msg.UUID, msg.Metadata)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
