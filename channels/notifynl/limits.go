@@ -241,4 +241,3 @@ func nextMidnight(now time.Time) time.Time {
 	a := now.In(clock.Amsterdam)
 	return time.Date(a.Year(), a.Month(), a.Day()+1, 0, 1, 0, 0, clock.Amsterdam)
 }
-
