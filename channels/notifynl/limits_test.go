@@ -155,3 +155,37 @@ func emailReq() EmailRequest {
 
 // fastRetriesNone makes one HTTP call per send, so the breaker counts calls.
 var fastRetriesNone = httpclient.Options{RetryMax: -1, Timeout: 5 * time.Second}
+
+// Two services with their own keys: a message naming the second goes out
+// with the second key (Notify records its service), the default with the
+// first; an unknown service is a configuration error.
+func TestTwoServicesTheirOwnKeys(t *testing.T) {
+	second := notify.NewKey("koerier_vergunningen")
+	f := newFake(t, func(o *notify.Options) { o.Keys = append(o.Keys, second) })
+	first := f.client(t, WithService("default"))
+	c2, err := New(f.url, second.String(), nil, WithHTTPOptions(fastRetries), WithService("vergunningen"), WithEmailReplyToID("8e222534-7f05-4972-86e3-17c5d9f894e2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := EmailChannel(first, c2)
+	ctx := channels.WithRedelivery(context.Background(), false)
+	d := delivery("to-second", "inwoner@example.nl", "")
+	d.Decision.NotifyService = "vergunningen"
+	if _, err := ch.Send(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ch.Send(ctx, delivery("to-default", "inwoner@example.nl", "")); err != nil {
+		t.Fatal(err)
+	}
+	sent := f.fake.Sent()
+	if len(sent) != 2 || sent[0].ServiceID != second.ServiceID || sent[1].ServiceID != f.key.ServiceID {
+		t.Fatalf("sent %+v, want the first by service %s and the second by %s", sent, second.ServiceID, f.key.ServiceID)
+	}
+	if sent[0].ReplyToID != "8e222534-7f05-4972-86e3-17c5d9f894e2" || sent[1].ReplyToID != "" {
+		t.Fatalf("reply-to ids %q and %q", sent[0].ReplyToID, sent[1].ReplyToID)
+	}
+	d.Decision.NotifyService = "onbekend"
+	if _, err := ch.Send(ctx, d); failure.Classify(err).Kind != failure.KindConfig {
+		t.Fatalf("unknown service: %v, want a configuration error", err)
+	}
+}
