@@ -404,3 +404,38 @@ func TestReceiptForUnknownDelivery(t *testing.T) {
 	case <-time.After(300 * time.Millisecond):
 	}
 }
+
+// A channel that parks a delivery (rate limit, open breaker, daily limit)
+// more often than the backoff has steps: parks are no attempts, so the
+// delivery is neither dead-lettered nor counted, and goes out once the park
+// ends; the trail says it was parked.
+func TestParkDoesNotCountAsAttempt(t *testing.T) {
+	var mu sync.Mutex
+	parks := 0
+	p := startPipeline(t, []string{"email"}, func(p *pipeline) {
+		p.email.fail = func(d event.Delivery) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if parks < 5 { // the backoff has 2 steps
+				parks++
+				return failure.Park("notify-snelheidslimiet", p.r.d.Now().Add(20*time.Millisecond), errors.New("notifynl: rate limit: wait"))
+			}
+			return nil
+		}
+	})
+	p.post(t, "n-park")
+	eventually(t, "the email", func() bool { return p.email.Sent() == 1 })
+	recs := p.trail(t, "n-park")
+	eventually(t, "the trail", func() bool { recs = p.trail(t, "n-park"); return count(recs, "deliver", "sent") == 1 })
+	if got := count(recs, "deliver", "requeued"); got != 5 {
+		t.Fatalf("%d parks in the trail, want 5: %+v", got, recs)
+	}
+	if count(recs, "deliver", "deadletter") != 0 {
+		t.Fatalf("a parked delivery was dead-lettered: %+v", recs)
+	}
+	for _, r := range recs {
+		if r.Status == "requeued" && !strings.Contains(r.Detail, "geparkeerd (notify-snelheidslimiet), telt niet als poging") {
+			t.Fatalf("park detail %q", r.Detail)
+		}
+	}
+}
