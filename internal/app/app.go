@@ -17,6 +17,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -26,8 +27,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/channels/batch"
 	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/channels/notifynl"
+	"github.com/mijnservices/koerier/channels/printstraat"
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/brp"
 	"github.com/mijnservices/koerier/internal/bus"
@@ -59,6 +62,9 @@ type App struct {
 	api        *httpapi.Server
 	srv        *http.Server
 	ln         net.Listener
+	// sealer seals the batching channels' buckets at their cut-off; nil
+	// when no channel batches.
+	sealer *batch.Sealer
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
@@ -93,7 +99,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 
-	reg, err := Channels(cfg, log, now)
+	reg, batching, err := channelsWith(cfg, log, now, a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +133,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})
 	if err != nil {
 		return nil, err
+	}
+	if len(batching) > 0 {
+		a.sealer = batch.NewSealer(a.store, telemetry.TracingPublisher{Publisher: a.bus.Publisher}, batching,
+			batch.Options{Now: now, Logger: log.With("component", "sealer"), Poll: cfg.Print.Poll})
 	}
 
 	a.api = httpapi.New(httpapi.Options{
@@ -234,7 +244,23 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 // Channels builds the channel registry: adding a channel is one case here
 // and one package under channels/.
 func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
+	reg, _, err := channelsWith(cfg, log, now, nil)
+	return reg, err
+}
+
+// channelsWith builds the registry; the batching channels' deliveries wait
+// in st (nil: the registry only names them, as rules check needs).
+func channelsWith(cfg config.Config, log *slog.Logger, now func() time.Time, st store.Batches) (*channels.Registry, []batch.Channel, error) {
 	var chs []channels.Channel
+	var batching []batch.Channel
+	if len(cfg.Print.Profiles) > 0 {
+		p, err := PrintChannel(cfg, now)
+		if err != nil {
+			return nil, nil, err
+		}
+		batching = append(batching, p)
+		chs = append(chs, batch.NewQueue(p, st))
+	}
 	if cfg.Notify.URL != "" {
 		// No in-process HTTP retries for Notify: a POST retried after a 5xx
 		// from a proxy could send a message Notify had already accepted.
@@ -243,12 +269,45 @@ func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*chann
 		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
 			notifynl.WithClock(clock.Or(now)), notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		chs = append(chs, notifynl.EmailChannel(c), notifynl.SMSChannel(c))
 	}
-	return channels.NewRegistry(chs...)
+	reg, err := channels.NewRegistry(chs...)
+	return reg, batching, err
 }
+
+// PrintChannel builds the printstraat channel from cfg.Print.
+func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel, error) {
+	pc := printstraat.Config{Sender: cfg.Print.Sender, TemplateDir: rulesDir(cfg.Rules.Path), Now: now}
+	if w := cfg.Print.Window; w != nil {
+		pc.Window = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
+	}
+	if cfg.Print.Logo != "" {
+		logo, err := os.ReadFile(cfg.Print.Logo)
+		if err != nil {
+			return nil, fmt.Errorf("print.logo: %w", err)
+		}
+		pc.Logo, pc.LogoType = logo, "PNG"
+	}
+	for _, p := range cfg.Print.Profiles {
+		pc.Profiles = append(pc.Profiles, printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir})
+	}
+	return printstraat.New(pc)
+}
+
+// rulesDir is the folder letter templates are relative to: the rules
+// folder, or the folder of the rules file.
+func rulesDir(path string) string {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return path
+	}
+	return filepath.Dir(path)
+}
+
+// Sealer is the batch sealer (nil when no channel batches), for
+// `koerier batch flush`.
+func (a *App) Sealer() *batch.Sealer { return a.sealer }
 
 // registerQueueDepth exports the number of messages waiting per topic, read
 // from the bus at scrape time: a growing queue is the first sign of a stage
@@ -307,6 +366,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- a.router.Run(ctx) }()
+	if a.sealer != nil {
+		go a.sealer.Run(ctx)
+	}
 	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,
 		IdleTimeout: a.cfg.Server.IdleTimeout, MaxHeaderBytes: a.cfg.Server.MaxHeaderBytes})
