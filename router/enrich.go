@@ -41,7 +41,10 @@ func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, e
 	if r.done(ctx, marker) {
 		return "duplicate", nil
 	}
-	rec := store.Record{TraceID: in.ID, Stage: "enrich"}
+	if IsZaakDestroy(in.Notification) && r.d.PurgeZaak != nil {
+		return r.purgeDestroyed(ctx, in, marker)
+	}
+	rec := store.Record{TraceID: in.ID, Stage: "enrich", ZaakRef: r.inboundZaakRef(in)}
 	res, err := r.d.Enricher.Enrich(ctx, in)
 	fail := failure.Classify(err)
 	switch {
@@ -91,6 +94,9 @@ func (r *Router) enrichInbound(ctx context.Context, in event.Inbound) (string, e
 		}
 		rec := store.Record{TraceID: in.ID, EventID: ev.ID, Stage: "enrich", Status: "event",
 			Detail: fmt.Sprintf("%s met %d ontvanger(s)", ev.Type, len(ev.Subjects))}
+		if err := r.eventZaak(ctx, ev, &rec); err != nil {
+			return "error", err
+		}
 		if err := r.record(ctx, rec); err != nil {
 			return "error", err
 		}

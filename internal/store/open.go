@@ -39,6 +39,12 @@ type Options struct {
 	Logger                   *slog.Logger
 }
 
+// Defaults of the retention per data class (config store.retention).
+const (
+	DefaultTaakStateRetention = 400 * 24 * time.Hour
+	DefaultDedupRetention     = 7 * 24 * time.Hour
+)
+
 // DefaultDataKeyFile is where the SQLite backend keeps a generated data key
 // when none is configured: next to the database it protects.
 func DefaultDataKeyFile(sqlitePath string) string {

@@ -163,3 +163,19 @@ func (e *Encrypted) ScanCache(ctx context.Context, prefix string, fn func(CacheE
 	}
 	return sc.ScanCache(ctx, prefix, fn)
 }
+
+// ZaakRecords returns every ledger record about the zaak with reference
+// ref: those with that ZaakRef and, to a fixed point, those sharing a trace,
+// event or delivery id with one found.
+func ZaakRecords(ctx context.Context, st Store, ref string) ([]Record, error) {
+	p, ok := st.(ZaakPurger)
+	if !ok {
+		return nil, fmt.Errorf("store: the %T store cannot search the ledger by zaak", st)
+	}
+	seed, err := p.ByZaak(ctx, ref)
+	if err != nil {
+		return nil, err
+	}
+	all, _, err := closeIDs(ctx, seed, st.Trail)
+	return all, err
+}
