@@ -1,0 +1,233 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/mijnservices/koerier/config"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/sandbox/openklant"
+	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
+	"github.com/mijnservices/koerier/internal/store"
+)
+
+// e2eDataKey is the scaled harness's store.data_key (Redis requires one);
+// the embedded harness generates its own key file, as a new user's would.
+const e2eDataKey = "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA="
+
+// personalData are the synthetic identifiers of the flows below, in the
+// forms they travel in.
+var personalData = []string{
+	openzaak.DemoBSNJansen, demoBSNBounce, openklant.DemoBSNEnglish,
+	"jan.jansen@example.com", "kees.bos@bounce.example", "0687654321", "+31687654321", "31687654321",
+}
+
+// TestEndToEndNoPersonalDataAtRest runs a flow that resolves a recipient in
+// Open Klant, sends an email that bounces and falls back to SMS (so a
+// delivery plan with email address and phone number waits in the store for
+// the receipt), then reads the store as a copied backup or redis-cli would:
+// the raw SQLite file and its WAL, or every Redis key under the prefix.
+func TestEndToEndNoPersonalDataAtRest(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			seedDemoExtras(h.sb)
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			z := newDemoZaak(oz, d, "ZAAK-E2E-AT-REST", "Versleuteld", demoBSNBounce, "Kees")
+			n := statusNotification(oz, z, oz.SetStatus(z.URL, d.Statustypen[0], h.clock.Now()))
+			h.post(t, n)
+			nj := statusNotification(oz, d.ZaakInwoner, oz.SetStatus(d.ZaakInwoner.URL, d.Statustypen[0], h.clock.Now()))
+			h.post(t, nj)
+			eventually(t, 30*time.Second, "the fallback SMS and the email to Jansen", func() bool {
+				return hasStatus(h.trail(t, httpapi.NotificationID(n)), "settle", "fallback") &&
+					hasStatus(h.trail(t, httpapi.NotificationID(nj)), "settle", event.OutcomeDelivered)
+			})
+			cfg := h.app.Config()
+			// The delivery plans are in the store (for a late receipt), so
+			// the scan below has something to find if it were in clear.
+			if n := countCacheEntries(t, h.app.Store(), "delivery:"); n == 0 {
+				t.Fatal("no delivery:* entries in the store; the scan would prove nothing")
+			}
+			var dump []byte
+			switch backend {
+			case "embedded":
+				h.stop() // the WAL stays: it is scanned as it is
+				for _, suffix := range []string{"", "-wal", "-shm"} {
+					b, err := os.ReadFile(cfg.Store.SQLitePath + suffix)
+					if err != nil && !os.IsNotExist(err) {
+						t.Fatal(err)
+					}
+					dump = append(dump, b...)
+				}
+				if fi, err := os.Stat(filepath.Join(cfg.DataDir, "data.key")); err != nil || fi.Mode().Perm() != 0o600 {
+					t.Fatalf("generated key file: %v, %v; want mode 0600", fi, err)
+				}
+			case "scaled":
+				dump = dumpRedis(t, cfg)
+			}
+			if len(dump) < 1000 {
+				t.Fatalf("suspiciously little data read (%d bytes)", len(dump))
+			}
+			for _, secret := range personalData {
+				if i := bytes.Index(dump, []byte(secret)); i >= 0 {
+					t.Errorf("the store holds %q in clear: …%q…", secret, dump[max(0, i-120):min(len(dump), i+60)])
+				}
+			}
+		})
+	}
+}
+
+func countCacheEntries(t *testing.T, st store.Store, prefix string) int {
+	t.Helper()
+	sc, ok := st.(store.CacheScanner)
+	if !ok {
+		t.Fatalf("%T cannot list its cache", st)
+	}
+	n := 0
+	if err := sc.ScanCache(context.Background(), prefix, func(store.CacheEntry) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// dumpRedis returns every key under the configured prefix and its value.
+func dumpRedis(t *testing.T, cfg config.Config) []byte {
+	t.Helper()
+	ctx := context.Background()
+	c := redis.NewClient(&redis.Options{Addr: cfg.Store.Redis.Addr})
+	defer c.Close()
+	var out []byte
+	iter := c.Scan(ctx, 0, cfg.Store.Redis.Prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		out = append(out, k...)
+		out = append(out, '\n')
+		typ, err := c.Type(ctx, k).Result()
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch typ {
+		case "string":
+			v, _ := c.Get(ctx, k).Bytes()
+			out = append(out, v...)
+		case "list":
+			vs, _ := c.LRange(ctx, k, 0, -1).Result()
+			out = append(out, strings.Join(vs, "\n")...)
+		case "set":
+			vs, _ := c.SMembers(ctx, k).Result()
+			out = append(out, strings.Join(vs, "\n")...)
+		case "hash":
+			m, _ := c.HGetAll(ctx, k).Result()
+			for f, v := range m {
+				out = append(out, f+"="+v+"\n"...)
+			}
+		case "zset":
+			vs, _ := c.ZRange(ctx, k, 0, -1).Result()
+			out = append(out, strings.Join(vs, "\n")...)
+		default:
+			t.Errorf("key %s has type %s, which the scan does not read", k, typ)
+		}
+		out = append(out, '\n')
+	}
+	if err := iter.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestEndToEndZaakDestroyPurges: records of two zaken exist; Open
+// Notificaties reports one destroyed; afterwards no trail query (id, zaak,
+// BSN) finds anything of it but the one line saying it was purged, and the
+// other zaak's records are intact.
+func TestEndToEndZaakDestroyPurges(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			ctx := context.Background()
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			za := d.ZaakInwoner
+			zb := newDemoZaak(oz, d, "ZAAK-E2E-BLIJFT", "Blijft bestaan", openklant.DemoBSNEnglish, "Emily")
+			na := statusNotification(oz, za, oz.SetStatus(za.URL, d.Statustypen[0], h.clock.Now()))
+			nb := statusNotification(oz, zb, oz.SetStatus(zb.URL, d.Statustypen[0], h.clock.Now()))
+			h.post(t, na)
+			h.post(t, nb)
+			ida, idb := httpapi.NotificationID(na), httpapi.NotificationID(nb)
+			eventually(t, 30*time.Second, "both emails delivered", func() bool {
+				return hasStatus(h.trail(t, ida), "settle", event.OutcomeDelivered) && hasStatus(h.trail(t, idb), "settle", event.OutcomeDelivered)
+			})
+			key := []byte(h.app.Config().Store.SubjectKey)
+			trailOf := func(q string, v string) []store.Record {
+				t.Helper()
+				tq := map[string]func() ([]store.Record, error){
+					"id":  func() ([]store.Record, error) { return h.app.Store().Trail(ctx, v) },
+					"bsn": func() ([]store.Record, error) { return trailBySubject(ctx, h, key, event.Subject{BSN: v}) },
+					"zaak": func() ([]store.Record, error) {
+						return h.app.Store().(store.ZaakPurger).ByZaak(ctx, store.ZaakRef(key, v))
+					},
+				}[q]
+				recs, err := tq()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return recs
+			}
+			before := h.trail(t, ida)
+			var deliveries []string
+			for _, r := range before {
+				if r.DeliveryID != "" {
+					deliveries = append(deliveries, r.DeliveryID)
+				}
+			}
+			if len(deliveries) == 0 || len(trailOf("zaak", za.URL)) == 0 || len(trailOf("bsn", openzaak.DemoBSNJansen)) == 0 {
+				t.Fatalf("zaak A has no deliveries or cannot be found by zaak or BSN before the purge: %+v", before)
+			}
+			bBefore := len(h.trail(t, idb))
+
+			destroy := event.Notification{Kanaal: "zaken", HoofdObject: za.URL, Resource: "zaak", ResourceURL: za.URL,
+				Actie: "destroy", Aanmaakdatum: h.clock.Now().UTC(), Kenmerken: map[string]string{"zaaktype": za.Zaaktype}}
+			h.post(t, destroy)
+			ref := store.ZaakRef(key, za.URL)
+			eventually(t, 20*time.Second, "the purge line", func() bool {
+				return len(h.trail(t, store.PurgedTraceID(ref))) == 1
+			})
+			for _, q := range []struct{ kind, v string }{{"id", ida}, {"zaak", za.URL}, {"bsn", openzaak.DemoBSNJansen}} {
+				if recs := trailOf(q.kind, q.v); len(recs) != 0 {
+					t.Errorf("trail by %s finds %d record(s) of the destroyed zaak: %+v", q.kind, len(recs), recs)
+				}
+			}
+			for _, id := range deliveries {
+				if recs := h.trail(t, id); len(recs) != 0 {
+					t.Errorf("trail by delivery %s finds %+v", id, recs)
+				}
+				if _, ok, _ := h.app.Store().Get(ctx, "delivery:"+id); ok {
+					t.Errorf("delivery plan %s survived the purge", id)
+				}
+			}
+			tomb := h.trail(t, store.PurgedTraceID(ref))[0]
+			if tomb.Stage != "purge" || strings.Contains(tomb.Detail, za.URL) || strings.Contains(tomb.Detail, za.Identificatie) {
+				t.Errorf("purge line = %+v; want a purge line without identifiers", tomb)
+			}
+			// Zaak B is intact.
+			if got := len(h.trail(t, idb)); got != bBefore {
+				t.Errorf("zaak B's trail has %d records after the purge, had %d", got, bBefore)
+			}
+			if len(trailOf("zaak", zb.URL)) == 0 || len(trailOf("bsn", openklant.DemoBSNEnglish)) == 0 {
+				t.Error("zaak B cannot be found by zaak or BSN after A's purge")
+			}
+		})
+	}
+}
+
+func trailBySubject(ctx context.Context, h *harness, key []byte, s event.Subject) ([]store.Record, error) {
+	return h.app.Store().(interface {
+		BySubject(context.Context, string) ([]store.Record, error)
+	}).BySubject(ctx, store.SubjectRefOf(key, s))
+}
