@@ -228,4 +228,3 @@ func testPurgeLedgerBefore(t *testing.T, newStore func(t *testing.T) store.Store
 		t.Fatalf("Trail after retention = %+v", got)
 	}
 }
-
