@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"gopkg.in/yaml.v3"
 
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/event"
@@ -230,4 +232,104 @@ func trailBySubject(ctx context.Context, h *harness, key []byte, s event.Subject
 	return h.app.Store().(interface {
 		BySubject(context.Context, string) ([]store.Record, error)
 	}).BySubject(ctx, store.SubjectRefOf(key, s))
+}
+
+// runCLIWith is runCLI on a configuration changed by tweak.
+func runCLIWith(t *testing.T, cfg config.Config, args ...string) (string, error) {
+	t.Helper()
+	raw, err := yaml.Marshal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "koerier.yaml")
+	if err := os.WriteFile(path, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	root := newRootCmd()
+	root.SetOut(&out)
+	root.SetErr(io.Discard)
+	root.SetArgs(append(args, "--config", path))
+	err = root.Execute()
+	return out.String(), err
+}
+
+// TestPurgeAndRekeyCommands runs the operator commands beside a running
+// router: purge --zaak, trail --zaak, purge --older-than and store rekey.
+func TestPurgeAndRekeyCommands(t *testing.T) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) {
+			h := startHarness(t, backend)
+			ctx := context.Background()
+			oz, d := h.sb.OpenZaak, h.sb.Demo
+			za := d.ZaakInwoner
+			zb := newDemoZaak(oz, d, "ZAAK-E2E-CLI", "Blijft", openklant.DemoBSNEnglish, "Emily")
+			na := statusNotification(oz, za, oz.SetStatus(za.URL, d.Statustypen[0], h.clock.Now()))
+			nb := statusNotification(oz, zb, oz.SetStatus(zb.URL, d.Statustypen[0], h.clock.Now()))
+			h.post(t, na)
+			h.post(t, nb)
+			ida, idb := httpapi.NotificationID(na), httpapi.NotificationID(nb)
+			eventually(t, 30*time.Second, "both emails delivered", func() bool {
+				return hasStatus(h.trail(t, ida), "settle", event.OutcomeDelivered) && hasStatus(h.trail(t, idb), "settle", event.OutcomeDelivered)
+			})
+			out, err := runCLI(t, h, "trail", "--zaak", za.URL)
+			if err != nil || !strings.Contains(out, ida) {
+				t.Fatalf("trail --zaak before the purge: %v\n%s", err, out)
+			}
+			if out, err := runCLI(t, h, "purge", "--zaak", za.URL); err != nil || !strings.Contains(out, "Zaak purged") {
+				t.Fatalf("purge --zaak: %v\n%s", err, out)
+			}
+			out, err = runCLI(t, h, "trail", "--zaak", za.URL)
+			if err != nil || strings.Contains(out, ida) || !strings.Contains(out, "purged") {
+				t.Fatalf("trail --zaak after the purge shows more than the purge line: %v\n%s", err, out)
+			}
+			if recs := h.trail(t, ida); len(recs) != 0 {
+				t.Fatalf("Trail(A) after purge --zaak = %+v", recs)
+			}
+			if !hasStatus(h.trail(t, idb), "settle", event.OutcomeDelivered) {
+				t.Fatal("zaak B's trail was touched")
+			}
+
+			// Rotation: the current key becomes the previous one.
+			cfg := h.app.Config()
+			oldKey := cfg.Store.DataKey
+			if oldKey == "" {
+				b, err := os.ReadFile(filepath.Join(cfg.DataDir, "data.key"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				oldKey = strings.TrimSpace(string(b))
+			}
+			newKey := "ZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmZmY="
+			cfg.Store.DataKey, cfg.Store.DataKeyPrevious = newKey, oldKey
+			out, err = runCLIWith(t, cfg, "store", "rekey")
+			if err != nil || !strings.Contains(out, "rewritten") || strings.Contains(out, " 0 rewritten") {
+				t.Fatalf("store rekey: %v\n%s", err, out)
+			}
+			nk, _ := store.ParseDataKey(newKey)
+			onlyNew, err := store.Encrypt(h.app.Store().(*store.Encrypted).Unwrap(), nk, nil, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			err = onlyNew.ScanCache(ctx, "delivery:", func(ce store.CacheEntry) error {
+				n++
+				_, _, err := onlyNew.Get(ctx, ce.Key)
+				return err
+			})
+			if err != nil || n == 0 {
+				t.Fatalf("after rekey, %d delivery plans read with the new key alone: %v", n, err)
+			}
+
+			// Retention: 401 days later the ledger is past a 400-day period.
+			h.clock.Advance(401 * 24 * time.Hour)
+			out, err = runCLI(t, h, "purge", "--older-than", "400d", "--class", "ledger")
+			if err != nil || !strings.Contains(out, "ledger") || strings.Contains(out, "ledger     0 deleted") {
+				t.Fatalf("purge --older-than 400d: %v\n%s", err, out)
+			}
+			if recs := h.trail(t, idb); len(recs) != 0 {
+				t.Fatalf("Trail(B) after the retention = %+v", recs)
+			}
+		})
+	}
 }
