@@ -333,3 +333,38 @@ func TestPurgeAndRekeyCommands(t *testing.T) {
 		})
 	}
 }
+
+// TestEndToEndZaakDestroyWaitsForGrace: with store.zaak_purge_grace the
+// destroy notification waits on the bus, not in a worker, and the zaak's
+// records stay until the grace period has passed.
+func TestEndToEndZaakDestroyWaitsForGrace(t *testing.T) {
+	h := startHarness(t, "embedded", func(c *config.Config) { c.Store.ZaakPurgeGrace = time.Hour })
+	ctx := context.Background()
+	oz, d := h.sb.OpenZaak, h.sb.Demo
+	za := d.ZaakInwoner
+	na := statusNotification(oz, za, oz.SetStatus(za.URL, d.Statustypen[0], h.clock.Now()))
+	h.post(t, na)
+	ida := httpapi.NotificationID(na)
+	eventually(t, 20*time.Second, "the email delivered", func() bool {
+		return hasStatus(h.trail(t, ida), "settle", event.OutcomeDelivered)
+	})
+	destroy := event.Notification{Kanaal: "zaken", HoofdObject: za.URL, Resource: "zaak", ResourceURL: za.URL,
+		Actie: "destroy", Aanmaakdatum: h.clock.Now().UTC(), Kenmerken: map[string]string{"zaaktype": za.Zaaktype}}
+	h.post(t, destroy)
+	eventually(t, 20*time.Second, "the destroy notification to wait on the bus", func() bool {
+		n, err := h.app.Bus().Pending(ctx, event.TopicInbound)
+		return err == nil && n == 1
+	})
+	time.Sleep(300 * time.Millisecond) // several poll intervals: nothing may happen yet
+	ref := store.ZaakRef([]byte(h.app.Config().Store.SubjectKey), za.URL)
+	if len(h.trail(t, store.PurgedTraceID(ref))) != 0 || len(h.trail(t, ida)) == 0 {
+		t.Fatal("the zaak was purged before the grace period ended")
+	}
+	h.clock.Advance(time.Hour)
+	eventually(t, 20*time.Second, "the purge after the grace period", func() bool {
+		return len(h.trail(t, store.PurgedTraceID(ref))) == 1
+	})
+	if recs := h.trail(t, ida); len(recs) != 0 {
+		t.Fatalf("Trail after the purge = %+v", recs)
+	}
+}
