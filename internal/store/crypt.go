@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 )
@@ -68,18 +69,24 @@ func LoadOrCreateKeyFile(path string) (key []byte, created bool, err error) {
 	if _, err := rand.Read(k); err != nil {
 		return nil, false, fmt.Errorf("data key file: %w", err)
 	}
-	// O_EXCL: two processes starting at once must not each write a key.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if errors.Is(err, fs.ErrExist) {
-		return LoadOrCreateKeyFile(path)
-	}
+	// Written to a temporary file and linked into place: two processes
+	// starting at once must not each write a key, and neither may read a
+	// half-written file.
+	dir, name := filepath.Split(path)
+	f, err := os.CreateTemp(dir, "."+name+".*")
 	if err != nil {
 		return nil, false, fmt.Errorf("data key file: %w", err)
 	}
+	tmp := f.Name()
+	defer os.Remove(tmp)
 	_, werr := f.WriteString(base64.StdEncoding.EncodeToString(k) + "\n")
-	if err := errors.Join(werr, f.Sync(), f.Close()); err != nil {
-		os.Remove(path)
+	if err := errors.Join(werr, f.Chmod(0o600), f.Sync(), f.Close()); err != nil {
 		return nil, false, fmt.Errorf("data key file %s: %w", path, err)
+	}
+	if err := os.Link(tmp, path); errors.Is(err, fs.ErrExist) {
+		return LoadOrCreateKeyFile(path)
+	} else if err != nil {
+		return nil, false, fmt.Errorf("data key file: %w", err)
 	}
 	return k, true, nil
 }
