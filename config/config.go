@@ -454,9 +454,6 @@ func (c *Config) Validate() error {
 	positive("store.ledger_retention", c.Store.LedgerRetention, "keeping ledger records for ever is not supported")
 	positive("store.retention.taak_state", c.Store.Retention.TaakState, "keeping taak state for ever is not supported")
 	positive("store.retention.dedup", c.Store.Retention.Dedup, "keeping dedup markers for ever is not supported")
-	if c.Store.ZaakPurgeGrace < 0 {
-		bad("store.zaak_purge_grace", "must be 0s or more, got %s", c.Store.ZaakPurgeGrace)
-	}
 	if strings.TrimSpace(c.Store.DataKey) != "" {
 		if _, err := store.ParseDataKey(c.Store.DataKey); err != nil {
 			bad("store.data_key", "%v", err)
@@ -619,6 +616,9 @@ func (c *Config) Warnings() []*Error {
 		if strings.Contains(strings.ToLower(s.val), ChangeMe) {
 			out = append(out, c.problem(s.key, "still the %s placeholder of the example config: set a real secret (anyone who read the example knows this one)", ChangeMe))
 		}
+	}
+	if strings.TrimSpace(c.Store.DataKey) == "" && c.Store.Backend != "redis" {
+		out = append(out, c.problem("store.data_key", "not set: the SQLite store encrypts personal data under a key it generates next to it, so a copy of the data directory holds both; set data_key from a secret (hint: data_key: ${KOERIER_DATA_KEY})"))
 	}
 	// In the order of the file, like the errors.
 	slices.SortStableFunc(out, func(a, b *Error) int { return a.Line - b.Line })

@@ -211,7 +211,7 @@ func TestZeroMeansOff(t *testing.T) {
 }
 
 func TestWarnings(t *testing.T) {
-	src := "store:\n  subject_key: change-me-subject-key\nserver:\n  admin_tokens:\n    - Bearer real\n    - Bearer change-me-admin\n"
+	src := "store:\n  subject_key: change-me-subject-key\n  data_key: q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\nserver:\n  admin_tokens:\n    - Bearer real\n    - Bearer change-me-admin\n"
 	cfg, err := Parse("k.yaml", []byte(src), env(nil))
 	if err != nil {
 		t.Fatal(err)
@@ -222,7 +222,7 @@ func TestWarnings(t *testing.T) {
 	}
 	want := []string{
 		"k.yaml:2: store.subject_key: still the change-me placeholder",
-		"k.yaml:6: server.admin_tokens[1]: still the change-me placeholder",
+		"k.yaml:7: server.admin_tokens[1]: still the change-me placeholder",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("warnings = %q, want %d", got, len(want))
@@ -230,6 +230,33 @@ func TestWarnings(t *testing.T) {
 	for i := range want {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("warning %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+// Without store.data_key the embedded store still runs, with a generated
+// key next to it: config check says so. With Redis it is an error.
+func TestDataKey(t *testing.T) {
+	cfg, err := Parse("k.yaml", []byte("store:\n  subject_key: s\n"), env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, w := range cfg.Warnings() {
+		found = found || strings.Contains(w.Error(), "store.data_key: not set")
+	}
+	if !found {
+		t.Errorf("no warning for a missing store.data_key: %v", cfg.Warnings())
+	}
+	for src, want := range map[string]string{
+		"store:\n  subject_key: s\n  backend: redis\n":                                                  "store.data_key: required with the redis backend",
+		"store:\n  subject_key: s\n  data_key: nope\n":                                                  "k.yaml:3: store.data_key: the data key decodes to 3 bytes",
+		"store:\n  subject_key: s\n  data_key_previous: q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n": "store.data_key_previous: set only together with store.data_key",
+		"store:\n  subject_key: s\n  zaak_purge_grace: -1s\n":                                           "k.yaml:3: store.zaak_purge_grace: \"-1s\" is negative",
+	} {
+		_, err := Parse("k.yaml", []byte(src), env(nil))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", src, err, want)
 		}
 	}
 }
