@@ -54,34 +54,15 @@ func DefaultDataKeyFile(sqlitePath string) string {
 // Open opens the backend that o names, with its cache encrypted (see
 // Options.DataKey).
 func Open(ctx context.Context, o Options) (Store, error) {
-	key := o.DataKey
-	if len(key) == 0 {
-		switch o.Backend {
-		case "", BackendSQLite:
-			path := o.DataKeyFile
-			if path == "" {
-				path = DefaultDataKeyFile(o.SQLitePath)
-			}
-			k, created, err := LoadOrCreateKeyFile(path)
-			if err != nil {
-				return nil, fmt.Errorf("store: %w", err)
-			}
-			key = k
-			if o.Logger != nil {
-				verb := "using"
-				if created {
-					verb = "generated"
-				}
-				o.Logger.Warn("store.data_key is not set: "+verb+" a data key in a file next to the store; "+
-					"a copy of the data directory then holds the key too. Set store.data_key from a secret for real protection at rest",
-					"key_file", path)
-			}
-		default:
-			return nil, errors.New("store: store.data_key is required with the redis backend: it encrypts the personal data Koerier keeps in Redis (generate one with: openssl rand -base64 32)")
-		}
-	}
+	// The backend first: a wrong path or address must not leave a key file
+	// behind.
 	st, err := openBackend(ctx, o)
 	if err != nil {
+		return nil, err
+	}
+	key, err := dataKeyFor(o)
+	if err != nil {
+		st.Close()
 		return nil, err
 	}
 	enc, err := Encrypt(st, key, o.DataKeyPrevious, o.Now)
@@ -90,6 +71,34 @@ func Open(ctx context.Context, o Options) (Store, error) {
 		return nil, fmt.Errorf("store: %w", err)
 	}
 	return enc, nil
+}
+
+// dataKeyFor is o.DataKey, or for SQLite the key in the key file.
+func dataKeyFor(o Options) ([]byte, error) {
+	if len(o.DataKey) > 0 {
+		return o.DataKey, nil
+	}
+	if o.Backend != "" && o.Backend != BackendSQLite {
+		return nil, errors.New("store: store.data_key is required with the redis backend: it encrypts the personal data Koerier keeps in Redis (generate one with: openssl rand -base64 32)")
+	}
+	path := o.DataKeyFile
+	if path == "" {
+		path = DefaultDataKeyFile(o.SQLitePath)
+	}
+	key, created, err := LoadOrCreateKeyFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("store: %w", err)
+	}
+	if o.Logger != nil {
+		verb := "using"
+		if created {
+			verb = "generated"
+		}
+		o.Logger.Warn("store.data_key is not set: "+verb+" a data key in a file next to the store; "+
+			"a copy of the data directory then holds the key too. Set store.data_key from a secret for real protection at rest",
+			"key_file", path)
+	}
+	return key, nil
 }
 
 // openBackend opens the backend that o names, without encryption.
