@@ -130,8 +130,11 @@ func (s *SQLite) ScanCache(ctx context.Context, prefix string, fn func(CacheEntr
 	// Read everything first: fn may write through the single writer while
 	// a reader holds a snapshot, which is fine, but keeping rows open
 	// across callbacks is not needed for the sizes a cache has.
+	// A key range rather than substr(), so that the primary key index
+	// answers it: every key with the prefix sorts between the prefix and
+	// the prefix followed by U+10FFFF, the highest code point.
 	rows, err := s.r.QueryContext(ctx, `SELECT key, value, expires_at FROM cache
-WHERE substr(key, 1, ?1) = ?2 AND (expires_at IS NULL OR expires_at > ?3) ORDER BY key`, len(prefix), prefix, now)
+WHERE key >= ?1 AND key < ?1 || char(1114111) AND (expires_at IS NULL OR expires_at > ?2) ORDER BY key`, prefix, now)
 	if err != nil {
 		return fmt.Errorf("store: sqlite: list cache: %w", err)
 	}
