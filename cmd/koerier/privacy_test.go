@@ -16,9 +16,11 @@ import (
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
+	"github.com/mijnservices/koerier/internal/sandbox/objecten"
 	"github.com/mijnservices/koerier/internal/sandbox/openklant"
 	"github.com/mijnservices/koerier/internal/sandbox/openzaak"
 	"github.com/mijnservices/koerier/internal/store"
+	"github.com/mijnservices/koerier/internal/zgw"
 )
 
 // e2eDataKey is the scaled harness's store.data_key (Redis requires one);
@@ -165,6 +167,15 @@ func TestEndToEndZaakDestroyPurges(t *testing.T) {
 			eventually(t, 30*time.Second, "both emails delivered", func() bool {
 				return hasStatus(h.trail(t, ida), "settle", event.OutcomeDelivered) && hasStatus(h.trail(t, idb), "settle", event.OutcomeDelivered)
 			})
+			// A taak on zaak A: its state must go with the zaak.
+			now := h.clock.Now()
+			taakURL := h.sb.Objecten.Put("", objecten.DemoTaakObjecttype, objecten.DenHaagTaak("Aanvullende gegevens aanleveren", "open",
+				za.URL, now.Add(4*24*time.Hour).UTC().Format(time.RFC3339), openzaak.DemoBSNJansen))
+			h.post(t, h.sb.Objecten.Notification("create", taakURL, now))
+			eventually(t, 20*time.Second, "the taak email", func() bool { return len(sentTo(h.sb, "jan.jansen@example.com")) == 2 })
+			if _, ok, err := h.app.Store().Get(ctx, zgw.TaakStateKey(taakURL)); err != nil || !ok {
+				t.Fatalf("no taak state before the purge: %v", err)
+			}
 			key := []byte(h.app.Config().Store.SubjectKey)
 			trailOf := func(q string, v string) []store.Record {
 				t.Helper()
@@ -212,6 +223,9 @@ func TestEndToEndZaakDestroyPurges(t *testing.T) {
 				if _, ok, _ := h.app.Store().Get(ctx, "delivery:"+id); ok {
 					t.Errorf("delivery plan %s survived the purge", id)
 				}
+			}
+			if _, ok, _ := h.app.Store().Get(ctx, zgw.TaakStateKey(taakURL)); ok {
+				t.Error("the taak state of the destroyed zaak survived the purge")
 			}
 			tomb := h.trail(t, store.PurgedTraceID(ref))[0]
 			if tomb.Stage != "purge" || strings.Contains(tomb.Detail, za.URL) || strings.Contains(tomb.Detail, za.Identificatie) {
