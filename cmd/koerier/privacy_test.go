@@ -38,7 +38,8 @@ var personalData = []string{
 // Open Klant, sends an email that bounces and falls back to SMS (so a
 // delivery plan with email address and phone number waits in the store for
 // the receipt), then reads the store as a copied backup or redis-cli would:
-// the raw SQLite file and its WAL, or every Redis key under the prefix.
+// the raw SQLite files (store and bus) and their WAL, or every Redis key
+// under the prefix.
 func TestEndToEndNoPersonalDataAtRest(t *testing.T) {
 	for _, backend := range []string{"embedded", "scaled"} {
 		t.Run(backend, func(t *testing.T) {
@@ -64,12 +65,16 @@ func TestEndToEndNoPersonalDataAtRest(t *testing.T) {
 			switch backend {
 			case "embedded":
 				h.stop() // the WAL stays: it is scanned as it is
-				for _, suffix := range []string{"", "-wal", "-shm"} {
-					b, err := os.ReadFile(cfg.Store.SQLitePath + suffix)
-					if err != nil && !os.IsNotExist(err) {
-						t.Fatal(err)
+				// The store, and the bus: messages waiting (or dead-lettered)
+				// there hold events and deliveries.
+				for _, db := range []string{cfg.Store.SQLitePath, cfg.Bus.SQLite.Path} {
+					for _, suffix := range []string{"", "-wal", "-shm"} {
+						b, err := os.ReadFile(db + suffix)
+						if err != nil && !os.IsNotExist(err) {
+							t.Fatal(err)
+						}
+						dump = append(dump, b...)
 					}
-					dump = append(dump, b...)
 				}
 				if fi, err := os.Stat(filepath.Join(cfg.DataDir, "data.key")); err != nil || fi.Mode().Perm() != 0o600 {
 					t.Fatalf("generated key file: %v, %v; want mode 0600", fi, err)

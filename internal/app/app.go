@@ -103,6 +103,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
 	}
+	if e, ok := a.store.(*store.Encrypted); ok {
+		sealBus(a.bus, e.Sealer())
+	}
 
 	if err := a.registerQueueDepth(router.Topics(reg.Names())); err != nil {
 		return nil, err

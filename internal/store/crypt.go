@@ -300,3 +300,37 @@ func (e *Encrypted) DeleteWrittenBefore(ctx context.Context, prefix string, cuto
 	}
 	return len(keys), nil
 }
+
+// Sealer encrypts data Koerier keeps outside the store under the same data
+// key (bus payloads): AES-256-GCM with ad as associated data. Open passes
+// data that was never sealed through unchanged, so messages published
+// before encryption was configured are still read.
+type Sealer struct {
+	s   *sealer
+	now func() time.Time
+}
+
+// NewSealer builds a Sealer on key and, for reading, previous.
+func NewSealer(key, previous []byte) (*Sealer, error) {
+	s, err := newSealer(key, previous)
+	if err != nil {
+		return nil, err
+	}
+	return &Sealer{s: s, now: time.Now}, nil
+}
+
+// Sealer returns a Sealer under the store's data key.
+func (e *Encrypted) Sealer() *Sealer { return &Sealer{s: e.s, now: e.now} }
+
+// Seal encrypts val with ad as associated data.
+func (s *Sealer) Seal(ad string, val []byte) ([]byte, error) { return s.s.seal(ad, val, s.now()) }
+
+// Open decrypts b sealed with ad; b that was never sealed is returned as
+// it is.
+func (s *Sealer) Open(ad string, b []byte) ([]byte, error) {
+	val, _, _, err := s.s.open(ad, b)
+	if errors.Is(err, errNotSealed) {
+		return b, nil
+	}
+	return val, err
+}

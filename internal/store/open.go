@@ -73,6 +73,14 @@ func Open(ctx context.Context, o Options) (Store, error) {
 	return enc, nil
 }
 
+// DataKeyFor is the data key Open uses for o: o.DataKey, or for SQLite the
+// key in the key file (created if needed). The bus seals its payloads
+// under the same key.
+func DataKeyFor(o Options) ([]byte, error) {
+	o.Logger = nil // Open warns; a second caller need not
+	return dataKeyFor(o)
+}
+
 // dataKeyFor is o.DataKey, or for SQLite the key in the key file.
 func dataKeyFor(o Options) ([]byte, error) {
 	if len(o.DataKey) > 0 {
