@@ -617,9 +617,6 @@ func (c *Config) Warnings() []*Error {
 			out = append(out, c.problem(s.key, "still the %s placeholder of the example config: set a real secret (anyone who read the example knows this one)", ChangeMe))
 		}
 	}
-	if strings.TrimSpace(c.Store.DataKey) == "" && c.Store.Backend != "redis" {
-		out = append(out, c.problem("store.data_key", "not set: the SQLite store encrypts personal data under a key it generates next to it, so a copy of the data directory holds both; set data_key from a secret (hint: data_key: ${KOERIER_DATA_KEY})"))
-	}
 	// In the order of the file, like the errors.
 	slices.SortStableFunc(out, func(a, b *Error) int { return a.Line - b.Line })
 	return out
