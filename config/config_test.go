@@ -240,6 +240,22 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// The data key's errors name their key path; with Redis it is required.
+// (Without it the embedded store runs on a generated key and serve warns.)
+func TestDataKey(t *testing.T) {
+	for src, want := range map[string]string{
+		"store:\n  subject_key: s\n  backend: redis\n":                                                  "store.data_key: required with the redis backend",
+		"store:\n  subject_key: s\n  data_key: nope\n":                                                  "k.yaml:3: store.data_key: the data key decodes to 3 bytes",
+		"store:\n  subject_key: s\n  data_key_previous: q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n": "store.data_key_previous: set only together with store.data_key",
+		"store:\n  subject_key: s\n  zaak_purge_grace: -1s\n":                                           "k.yaml:3: store.zaak_purge_grace: \"-1s\" is negative",
+	} {
+		_, err := Parse("k.yaml", []byte(src), env(nil))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", src, err, want)
+		}
+	}
+}
+
 func TestExampleConfigLoads(t *testing.T) {
 	cfg, err := Load("koerier.example.yaml")
 	if err != nil {

@@ -48,10 +48,15 @@ func OpenBus(ctx context.Context, cfg config.Config, now func() time.Time, log *
 	if err := busExists(o); err != nil {
 		return nil, err
 	}
+	s, err := busSealer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
 	b, err := bus.New(ctx, o, watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}
+	sealBus(b, s)
 	return b, nil
 }
 
@@ -157,8 +162,15 @@ func PeekDeadLetters(ctx context.Context, cfg config.Config, now func() time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}
+	s, err := busSealer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
 	out := make([]DeadLetter, len(msgs))
 	for i, p := range msgs {
+		if clear, err := s.Open(busAD, p.Msg.Payload); err == nil {
+			p.Msg.Payload = clear
+		}
 		out[i] = DescribeDeadLetter(p.Msg, p.PublishedAt)
 	}
 	return out, nil

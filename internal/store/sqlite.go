@@ -92,6 +92,7 @@ CREATE TABLE IF NOT EXISTS ledger (
 	detail      TEXT NOT NULL DEFAULT '',
 	subject_ref TEXT NOT NULL DEFAULT '',
 	provider_id TEXT NOT NULL DEFAULT '',
+	zaak_ref    TEXT NOT NULL DEFAULT '', -- keyed hash of the zaak URL
 	at          INTEGER NOT NULL, -- unix nanoseconds, UTC
 	-- The backend's clock at Append, for retention: At may be a peer's
 	-- time (a delivery receipt), appended_at is ours.
@@ -103,6 +104,8 @@ CREATE INDEX IF NOT EXISTS ledger_delivery_id ON ledger(delivery_id);
 CREATE INDEX IF NOT EXISTS ledger_at ON ledger(at);
 CREATE INDEX IF NOT EXISTS ledger_subject_ref ON ledger(subject_ref);
 CREATE INDEX IF NOT EXISTS ledger_appended_at ON ledger(appended_at);
+-- ledger_zaak_ref is created by migrateZaakRef, after the column exists in
+-- files made before it.
 CREATE TABLE IF NOT EXISTS cache (
 	key        TEXT PRIMARY KEY,
 	value      BLOB NOT NULL,
@@ -182,6 +185,10 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 	if err := createSchema(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: create schema: %w", path, err)
+	}
+	if err := migrateZaakRef(w); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	r, err := sql.Open("sqlite", dsn)
 	if err != nil {
@@ -316,16 +323,16 @@ func (s *SQLite) Append(ctx context.Context, r Record) error {
 		at = now
 	}
 	_, err := s.w.ExecContext(ctx, `
-INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at, appended_at)
-VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, at.UnixNano(), now.UnixNano())
+INSERT INTO ledger(trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, zaak_ref, at, appended_at)
+VALUES(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		r.TraceID, r.EventID, r.DeliveryID, r.Stage, r.Status, r.Channel, r.Rule, r.Detail, r.SubjectRef, r.ProviderID, r.ZaakRef, at.UnixNano(), now.UnixNano())
 	if err != nil {
 		return fmt.Errorf("store: sqlite: append to ledger: %w", err)
 	}
 	return nil
 }
 
-const ledgerColumns = `trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, at`
+const ledgerColumns = `trace_id, event_id, delivery_id, stage, status, channel, rule, detail, subject_ref, provider_id, zaak_ref, at`
 
 // Trail implements Ledger. Records are ordered by At, and records with the
 // same At in the order they were appended.
@@ -393,7 +400,7 @@ func scanRecords(rows *sql.Rows) ([]Record, error) {
 	for rows.Next() {
 		var r Record
 		var at int64
-		if err := rows.Scan(&r.TraceID, &r.EventID, &r.DeliveryID, &r.Stage, &r.Status, &r.Channel, &r.Rule, &r.Detail, &r.SubjectRef, &r.ProviderID, &at); err != nil {
+		if err := rows.Scan(&r.TraceID, &r.EventID, &r.DeliveryID, &r.Stage, &r.Status, &r.Channel, &r.Rule, &r.Detail, &r.SubjectRef, &r.ProviderID, &r.ZaakRef, &at); err != nil {
 			return nil, err
 		}
 		r.At = time.Unix(0, at).UTC()
