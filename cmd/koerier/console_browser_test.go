@@ -68,7 +68,13 @@ func browser(t *testing.T) context.Context {
 // notification id and by BSN (never shown), a POST without CSRF token, and
 // a page without a login.
 func TestConsoleInBrowser(t *testing.T) {
-	h := startHarness(t, "embedded", func(c *config.Config) {
+	for _, backend := range []string{"embedded", "scaled"} {
+		t.Run(backend, func(t *testing.T) { consoleInBrowser(t, backend) })
+	}
+}
+
+func consoleInBrowser(t *testing.T, backend string) {
+	h := startHarness(t, backend, func(c *config.Config) {
 		c.Console.Enabled = true
 		c.Console.KCCTokens = []string{"Bearer kcc-e2e"}
 	})
@@ -78,6 +84,9 @@ func TestConsoleInBrowser(t *testing.T) {
 	// console.insecure_cookie says otherwise.
 	base := strings.Replace(h.url, "127.0.0.1", "localhost", 1)
 	shots := os.Getenv(ScreenshotsEnv)
+	if backend != "embedded" {
+		shots = "" // the pages look the same
+	}
 	shot := func(name string) {
 		t.Helper()
 		if shots == "" {
