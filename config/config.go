@@ -120,6 +120,11 @@ type Console struct {
 	SessionKey string `yaml:"session_key"`
 	// SessionTTL is how long a login lasts (default 8h).
 	SessionTTL time.Duration `yaml:"session_ttl"`
+	// RecipientLookup lets the rule tester look a recipient up live by BSN
+	// or KVK number in Open Klant, BRP and KVK, as the router would. Off by
+	// default: it reads personal data from the registries; every look-up
+	// is in the audit log (without the number).
+	RecipientLookup bool `yaml:"recipient_lookup"`
 	// InsecureCookie drops the Secure flag from the session cookie, for a
 	// console reached over plain HTTP on another host than localhost.
 	// Never in production.

@@ -7,6 +7,8 @@ import (
 
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/console"
+	"github.com/mijnservices/koerier/internal/event"
+	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/router"
 	"github.com/mijnservices/koerier/rules"
@@ -23,7 +25,7 @@ func (a *App) mountConsole(printBatches console.PrintBatches) {
 	a.api.Mount(console.Prefix, console.New(console.Options{
 		Backend: consoleBackend{a}, PrintBatches: printBatches,
 		AdminTokens: a.cfg.Server.AdminTokens, KCCTokens: c.KCCTokens,
-		SessionKey: []byte(c.SessionKey), SessionTTL: c.SessionTTL, InsecureCookie: c.InsecureCookie,
+		SessionKey: []byte(c.SessionKey), SessionTTL: c.SessionTTL, InsecureCookie: c.InsecureCookie, RecipientLookup: c.RecipientLookup,
 		Examples: examples, Now: a.now, Logger: a.log,
 	}))
 }
@@ -107,4 +109,10 @@ func (b consoleBackend) Replay(ctx context.Context, f console.ReplayFilter) (con
 	}
 	st, err := Replay(ctx, b.a.bus, o)
 	return console.ReplayResult{Replayed: st.Replayed, Left: st.Skipped + st.Unknown, FailedAgain: st.FailedAgain}, err
+}
+
+// LookupRecipient resolves s with everything the route stage may ask for,
+// so the tester sees what a plan with every channel would see.
+func (b consoleBackend) LookupRecipient(ctx context.Context, s event.Subject) (event.Recipient, error) {
+	return b.a.recipients.Resolve(ctx, s, klant.Need{Digital: true, Postal: true, Berichtenbox: true}, "")
 }

@@ -107,6 +107,8 @@ type Backend interface {
 	Trail(ctx context.Context, q TrailQuery) ([]store.Record, error)
 	DeadLetters(ctx context.Context, max int) ([]DeadLetter, error)
 	Replay(ctx context.Context, f ReplayFilter) (ReplayResult, error)
+	// LookupRecipient resolves a subject live, as the route stage does.
+	LookupRecipient(ctx context.Context, s event.Subject) (event.Recipient, error)
 }
 
 // PrintBatch is one print batch as the Printbatches page lists it.
@@ -140,6 +142,9 @@ type Options struct {
 	SessionTTL time.Duration
 	// InsecureCookie drops the cookie's Secure flag (plain HTTP).
 	InsecureCookie bool
+	// RecipientLookup offers the live look-up of a recipient by BSN or KVK
+	// number in the rule tester.
+	RecipientLookup bool
 	// Examples holds example events (events/*.json) and recipients
 	// (recipients/*.json) for the rule tester; nil for none.
 	Examples fs.FS

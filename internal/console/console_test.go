@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/rules"
 )
@@ -34,6 +35,9 @@ func (f *fakeBackend) Trail(_ context.Context, q TrailQuery) ([]store.Record, er
 }
 func (f *fakeBackend) DeadLetters(context.Context, int) ([]DeadLetter, error) {
 	return []DeadLetter{{UUID: "u-1", Topic: "koerier.events", Reason: "kapot"}}, nil
+}
+func (f *fakeBackend) LookupRecipient(_ context.Context, s event.Subject) (event.Recipient, error) {
+	return event.Recipient{Subject: s, Kind: s.Kind, Email: "j.jansen@example.org"}, nil
 }
 func (f *fakeBackend) Replay(_ context.Context, rf ReplayFilter) (ReplayResult, error) {
 	f.replayed = append(f.replayed, rf)
@@ -131,5 +135,43 @@ func TestAccess(t *testing.T) {
 	// A BSN in a URL is refused.
 	if body := get(t, k, srv.URL+"/console/spoor?id=999993653"); !strings.Contains(body, "niet via de adresbalk") {
 		t.Fatal("BSN search by URL was not refused")
+	}
+}
+
+type rulesBackend struct {
+	fakeBackend
+	rs *rules.RuleSet
+}
+
+func (b *rulesBackend) Rules() (*rules.RuleSet, []rules.Source, error) { return b.rs, nil, nil }
+
+// The rule tester looks a recipient up live only when configured, and
+// never shows the number it looked up.
+func TestTesterLooksUpRecipient(t *testing.T) {
+	rs, err := rules.Load("../../config/rules.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := `{"id": "e-1", "type": "zaak.aangemaakt", "zaak": {"identificatie": "ZAAK-1", "vertrouwelijkheidaanduiding": "openbaar"}}`
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(New(Options{Backend: &rulesBackend{rs: rs}, KCCTokens: []string{"k"}, InsecureCookie: true, RecipientLookup: on}))
+		c, csrf := client(t, srv, "k")
+		if got := strings.Contains(get(t, c, srv.URL+"/console/regeltester"), `id="lookup"`); got != on {
+			t.Fatalf("lookup offered = %v with RecipientLookup %v", got, on)
+		}
+		resp, err := c.PostForm(srv.URL+"/console/regeltester", url.Values{"csrf": {csrf}, "event": {ev}, "lookup": {"999993653"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		page := string(b)
+		if strings.Contains(page, "999993653") || !strings.Contains(page, `id="uitleg"`) {
+			t.Fatalf("RecipientLookup %v: the page shows the BSN or no explanation:\n%s", on, page)
+		}
+		if got := strings.Contains(page, "live opgezocht voor *****3653"); got != on {
+			t.Fatalf("RecipientLookup %v: looked up = %v", on, got)
+		}
+		srv.Close()
 	}
 }

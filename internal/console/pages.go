@@ -375,6 +375,10 @@ type testerView struct {
 	Problems  []string
 	Ran       bool
 	RulesName string
+	// Lookup offers the live look-up; LookedUp says for whom it was done
+	// (masked).
+	Lookup   bool
+	LookedUp string
 }
 
 func (c *Console) examples() []example {
@@ -395,7 +399,7 @@ func (c *Console) examples() []example {
 }
 
 func (c *Console) tester(w http.ResponseWriter, r *http.Request, s session) (*page, string) {
-	v := testerView{Trim: true}
+	v := testerView{Trim: true, Lookup: c.o.RecipientLookup}
 	exs := c.examples()
 	for _, e := range exs {
 		v.Examples = append(v.Examples, e.Name)
@@ -438,6 +442,27 @@ func (c *Console) tester(w http.ResponseWriter, r *http.Request, s session) (*pa
 		rcpt = &event.Recipient{}
 		if err := rules.Decode("ontvanger", []byte(v.Recipient), rcpt); err != nil {
 			v.Problems = append(v.Problems, splitErrors(err)...)
+		}
+	}
+	if id := strings.TrimSpace(r.PostFormValue("lookup")); id != "" && c.o.RecipientLookup {
+		var subj event.Subject
+		switch {
+		case bsnRe.MatchString(id):
+			subj = event.Subject{Role: event.RoleInitiator, Kind: event.KindInwoner, BSN: id}
+		case kvkRe.MatchString(id):
+			subj = event.Subject{Role: event.RoleInitiator, Kind: event.KindBedrijf, KVK: id}
+		default:
+			v.Problems = append(v.Problems, "Opzoeken kan met een BSN (9 cijfers) of een KVK-nummer (8 cijfers).")
+		}
+		if subj.Kind != "" {
+			c.audit(r, s, "recipient lookup", "kind", subj.Kind)
+			got, err := c.o.Backend.LookupRecipient(r.Context(), subj)
+			if err != nil {
+				v.Problems = append(v.Problems, "De ontvanger kon niet worden opgezocht: "+telemetry.Mask(err.Error()))
+			} else {
+				rcpt = &got
+				v.LookedUp = telemetry.Mask(id)
+			}
 		}
 	}
 	now := c.o.Now()
