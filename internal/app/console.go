@@ -30,6 +30,9 @@ func (a *App) mountConsole(printBatches console.PrintBatches) {
 	}))
 }
 
+// consoleReplayMax bounds one replay from the console.
+const consoleReplayMax = 500
+
 // consoleBackend is what the console reads and changes of this app.
 type consoleBackend struct{ a *App }
 
@@ -103,7 +106,9 @@ func (b consoleBackend) DeadLetters(ctx context.Context, max int) ([]console.Dea
 }
 
 func (b consoleBackend) Replay(ctx context.Context, f console.ReplayFilter) (console.ReplayResult, error) {
-	o := ReplayOptions{UUID: f.UUID, Reason: f.Reason}
+	// A bulk replay from a browser must end before the HTTP write timeout;
+	// the rest stays in the queue for the next click (or the CLI).
+	o := ReplayOptions{UUID: f.UUID, Reason: f.Reason, Max: consoleReplayMax}
 	if f.UUID != "" {
 		o.Max = 1
 	}
