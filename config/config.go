@@ -44,6 +44,7 @@ type Config struct {
 	Rules        Rules        `yaml:"rules"`
 	Pipeline     Pipeline     `yaml:"pipeline"`
 	Telemetry    Telemetry    `yaml:"telemetry"`
+	Console      Console      `yaml:"console"`
 
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
@@ -107,6 +108,32 @@ type OMCCompat struct {
 
 // Enabled says whether the OMC endpoints are served.
 func (o OMCCompat) Enabled() bool { return strings.TrimSpace(o.JWTSecret) != "" }
+
+// Console configures the web console for functional admins and the KCC
+// (/console/ on the same listener as /admin). Off unless enabled. Whoever
+// logs in with one of server.admin_tokens is beheerder (may replay dead
+// letters and reload the rules); with one of kcc_tokens, kcc (may only read
+// the trail and use the rule tester).
+type Console struct {
+	Enabled bool `yaml:"enabled"`
+	// KCCTokens log in with the kcc role.
+	KCCTokens []string `yaml:"kcc_tokens"`
+	// SessionKey signs the session cookie. Set it (the same on every
+	// replica) when more than one replica serves the console; empty means
+	// a random key per process, so a restart logs everyone out.
+	SessionKey string `yaml:"session_key"`
+	// SessionTTL is how long a login lasts (default 8h).
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// RecipientLookup lets the rule tester look a recipient up live by BSN
+	// or KVK number in Open Klant, BRP and KVK, as the router would. Off by
+	// default: it reads personal data from the registries; every look-up
+	// is in the audit log (without the number).
+	RecipientLookup bool `yaml:"recipient_lookup"`
+	// InsecureCookie drops the Secure flag from the session cookie, for a
+	// console reached over plain HTTP on another host than localhost.
+	// Never in production.
+	InsecureCookie bool `yaml:"insecure_cookie"`
+}
 
 // Bus selects the message bus backend.
 type Bus struct {
@@ -431,6 +458,7 @@ func Default() Config {
 		Pipeline: Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute,
 			TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
 		Telemetry: Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
+		Console:   Console{SessionTTL: 8 * time.Hour},
 	}
 }
 
@@ -778,6 +806,17 @@ func (c *Config) Validate() error {
 	if c.Rules.Path == "" {
 		bad("rules.path", "required: a rules file or folder")
 	}
+	if c.Console.Enabled {
+		positive("console.session_ttl", c.Console.SessionTTL, "a login must last a while")
+		if len(c.Server.AdminTokens) == 0 && len(c.Console.KCCTokens) == 0 {
+			bad("console.enabled", "nobody can log in: set server.admin_tokens (beheerder) or console.kcc_tokens (kcc)")
+		}
+	}
+	for i, tok := range c.Console.KCCTokens {
+		if strings.TrimSpace(tok) == "" {
+			bad(fmt.Sprintf("console.kcc_tokens[%d]", i), "empty; remove it or set a token")
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -798,6 +837,10 @@ func (c *Config) Warnings() []*Error {
 		{"notify.api_key", c.Notify.APIKey},
 		{"notify.callback_token", c.Notify.CallbackToken},
 		{"server.omc_compat.jwt_secret", c.Server.OMCCompat.JWTSecret},
+		{"console.session_key", c.Console.SessionKey},
+	}
+	for i, v := range c.Console.KCCTokens {
+		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("console.kcc_tokens[%d]", i), v})
 	}
 	for i, s := range c.Notify.Services {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("notify.services[%d].api_key", i), s.APIKey},

@@ -78,6 +78,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`k.yaml:6: server.trusted_trace_sources[1]: "intranet" is not a network`}},
 		{"objecten without token", minimal + "zgw:\n  objecten: http://o/api/v2\n", nil,
 			[]string{"k.yaml:3: zgw.objecten_token: required"}},
+		{"console nobody can log in to", minimal + "console:\n  enabled: true\n", nil,
+			[]string{"k.yaml:4: console.enabled: nobody can log in"}},
+		{"console session of no length", minimal + "server:\n  admin_tokens: [a]\nconsole:\n  enabled: true\n  session_ttl: 0s\n", nil,
+			[]string{"k.yaml:7: console.session_ttl: must be more than 0s"}},
+		{"console empty kcc token", minimal + "console:\n  kcc_tokens:\n    - ok\n    - \"\"\n", nil,
+			[]string{"k.yaml:6: console.kcc_tokens[1]: empty"}},
+		{"console key misspelt", minimal + "console:\n  enabeld: true\n", nil,
+			[]string{`k.yaml:4: console: unknown key "enabeld" in console; did you mean "enabled"?`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

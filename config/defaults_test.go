@@ -6,6 +6,7 @@ import (
 
 	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/internal/bus"
+	"github.com/mijnservices/koerier/internal/console"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/store"
@@ -50,6 +51,7 @@ func TestDefaultsMatchPackages(t *testing.T) {
 		{"openklant.cache_ttl", *d.OpenKlant.CacheTTL, "klant.DefaultCacheTTL", klant.DefaultCacheTTL},
 		{"brp.cache_ttl", *d.BRP.CacheTTL, "klant.DefaultCacheTTL", klant.DefaultCacheTTL},
 		{"berichtenbox.cache_ttl", *d.Berichtenbox.CacheTTL, "berichtenbox.DefaultValidatieCacheTTL", berichtenbox.DefaultValidatieCacheTTL},
+		{"console.session_ttl", d.Console.SessionTTL, "console.DefaultSessionTTL", console.DefaultSessionTTL},
 		{"pipeline.concurrency", d.Pipeline.Concurrency, "router.DefaultConcurrency", router.DefaultConcurrency},
 		{"pipeline.retry_max", d.Pipeline.RetryMax, "router.DefaultRetryMax", router.DefaultRetryMax},
 		{"pipeline.delivery_lease", d.Pipeline.DeliveryLease, "router.DefaultLeaseTTL", router.DefaultLeaseTTL},

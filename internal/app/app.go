@@ -62,6 +62,7 @@ type App struct {
 	router *router.Router
 	// recipients resolves subjects (also for explain-recipient).
 	recipients *klant.Resolver
+	channels   *channels.Registry
 	api        *httpapi.Server
 	srv        *http.Server
 	ln         net.Listener
@@ -126,6 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 			return nil, fmt.Errorf("rules: %s: notify_service %q is not configured under notify.services", where, name)
 		}
 	}
+	a.channels = reg
 	a.bus, err = bus.New(ctx, BusOptions(cfg, now, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
@@ -187,6 +189,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.mountOMC(cfg.Server.OMCCompat)
 	a.mountAdmin()
+	a.mountConsole(nil) // the print channel passes its batches here once it exists
 	return a, nil
 }
 
