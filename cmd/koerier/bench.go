@@ -39,6 +39,7 @@ type benchOptions struct {
 	Backend        string // embedded or scaled
 	PeersOnly      bool
 	Pprof          string
+	PprofFakes     string
 	JSON           bool
 	Rules          string
 	Timeout        time.Duration
@@ -96,6 +97,7 @@ hours, and every bench inwoner prefers email.`,
 	f.StringVar(&o.Backend, "backend", "embedded", "embedded (SQLite bus and store) or scaled (RabbitMQ + Redis)")
 	f.BoolVar(&o.PeersOnly, "peers-only", false, "run a minimal in-memory router (same peer calls, no bus/store/ledger): the ceiling")
 	f.StringVar(&o.Pprof, "pprof", "", "serve net/http/pprof of the router process on this address (e.g. 127.0.0.1:6060)")
+	f.StringVar(&o.PprofFakes, "pprof-fakes", "", "serve net/http/pprof of this process (fakes and poster) on this address, to check they are not the bottleneck")
 	f.BoolVar(&o.JSON, "json", false, "print the result as JSON")
 	f.StringVar(&o.Rules, "rules", "config/rules.example.yaml", "rules file or folder")
 	f.DurationVar(&o.Timeout, "timeout", 10*time.Minute, "give up waiting for the sends after this long")
@@ -190,6 +192,14 @@ func runBench(ctx context.Context, o benchOptions, progress io.Writer) (res benc
 	res = benchResult{N: o.N, Concurrency: o.Concurrency, Mode: "koerier-" + o.Backend, ProcessSeparated: true}
 	if o.PeersOnly {
 		res.Mode = "peers-only"
+	}
+	if o.PprofFakes != "" {
+		pln, err := net.Listen("tcp", o.PprofFakes)
+		if err != nil {
+			return res, fmt.Errorf("--pprof-fakes: %w", err)
+		}
+		defer pln.Close()
+		go func() { _ = http.Serve(pln, pprofMux()) }()
 	}
 	tmp, err := os.MkdirTemp("", "koerier-bench-")
 	if err != nil {

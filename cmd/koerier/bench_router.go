@@ -48,17 +48,11 @@ func runBenchChild(raw string) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if c.Pprof != "" {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		pln, err := net.Listen("tcp", c.Pprof)
 		if err != nil {
 			return fmt.Errorf("--pprof: %w", err)
 		}
-		go func() { _ = http.Serve(pln, mux) }()
+		go func() { _ = http.Serve(pln, pprofMux()) }()
 	}
 	cfg := c.Config
 	log := telemetry.NewLogger(os.Stderr, cfg.Telemetry.LogFormat, cfg.Telemetry.LogLevel)
@@ -72,6 +66,18 @@ func runBenchChild(raw string) error {
 	defer a.Close()
 	a.UseListener(ln)
 	return a.Run(ctx)
+}
+
+// pprofMux serves net/http/pprof (not on http.DefaultServeMux, which
+// nothing else here should expose).
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 // runPeersOnly is the ceiling: a router that does per notification what
