@@ -125,15 +125,18 @@ type benchResult struct {
 	Missing      int       `json:"missing"`
 	// RouterCPU is user+system CPU of the router process from the first
 	// post to the last send.
-	RouterCPUSecs    float64 `json:"router_cpu_s"`
-	CPUPer1000       float64 `json:"router_cpu_s_per_1000"`
-	PeakRSSMB        float64 `json:"router_peak_rss_mb"`
-	LoadAvgBefore    string  `json:"loadavg_before"`
-	LoadAvgAfter     string  `json:"loadavg_after"`
-	TimedOut         bool    `json:"timed_out"`
-	RouterLog        string  `json:"router_log,omitempty"`
-	StatusesNon2xx   int     `json:"statuses_non_2xx"`
-	ProcessSeparated bool    `json:"router_in_own_process"`
+	RouterCPUSecs float64 `json:"router_cpu_s"`
+	CPUPer1000    float64 `json:"router_cpu_s_per_1000"`
+	PeakRSSMB     float64 `json:"router_peak_rss_mb"`
+	LoadAvgBefore string  `json:"loadavg_before"`
+	LoadAvgAfter  string  `json:"loadavg_after"`
+	// PeerCalls are requests per sent event that reached each fake
+	// (during the run; the router's start-up is excluded).
+	PeerCalls        map[string]float64 `json:"peer_calls_per_event"`
+	TimedOut         bool               `json:"timed_out"`
+	RouterLog        string             `json:"router_log,omitempty"`
+	StatusesNon2xx   int                `json:"statuses_non_2xx"`
+	ProcessSeparated bool               `json:"router_in_own_process"`
 }
 
 func (r benchResult) String() string {
@@ -149,6 +152,7 @@ func (r benchResult) String() string {
 	fmt.Fprintf(&b, "duplicates        %d\nmissing           %d\n", r.Duplicates, r.Missing)
 	fmt.Fprintf(&b, "router CPU        %.2f CPU-s per 1,000 events (%.1f CPU-s; router process only, fakes and poster excluded)\n", r.CPUPer1000, r.RouterCPUSecs)
 	fmt.Fprintf(&b, "router peak RSS   %.0f MB (VmHWM)\n", r.PeakRSSMB)
+	fmt.Fprintf(&b, "peer requests     per event: Open Zaak %.1f, Open Klant %.1f, Notify %.1f\n", r.PeerCalls["openzaak"], r.PeerCalls["openklant"], r.PeerCalls["notify"])
 	if r.TimedOut {
 		fmt.Fprintf(&b, "TIMED OUT waiting for the sends\n")
 	}
@@ -259,6 +263,9 @@ func runBench(ctx context.Context, o benchOptions, progress io.Writer) (res benc
 	}
 	pid := child.Process.Pid
 
+	sb.OpenZaak.ResetRequests()
+	sb.OpenKlant.ResetRequests()
+	notifyReqs0 := len(sb.Notify.Requests())
 	res.LoadAvgBefore = bench.LoadAvg()
 	cpu0, err := bench.ProcCPU(pid)
 	if err != nil {
@@ -326,6 +333,9 @@ func runBench(ctx context.Context, o benchOptions, progress io.Writer) (res benc
 	}
 	res.RouterCPUSecs = (cpu1 - cpu0).Seconds()
 	if d.Distinct > 0 {
+		per := func(n int) float64 { return float64(n) / float64(d.Distinct) }
+		res.PeerCalls = map[string]float64{"openzaak": per(len(sb.OpenZaak.Requests())), "openklant": per(len(sb.OpenKlant.Requests())),
+			"notify": per(len(sb.Notify.Requests()) - notifyReqs0)}
 		res.CPUPer1000 = res.RouterCPUSecs / float64(d.Distinct) * 1000
 	}
 	return res, nil
