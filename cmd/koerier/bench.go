@@ -152,7 +152,8 @@ func (r benchResult) String() string {
 	fmt.Fprintf(&b, "duplicates        %d\nmissing           %d\n", r.Duplicates, r.Missing)
 	fmt.Fprintf(&b, "router CPU        %.2f CPU-s per 1,000 events (%.1f CPU-s; router process only, fakes and poster excluded)\n", r.CPUPer1000, r.RouterCPUSecs)
 	fmt.Fprintf(&b, "router peak RSS   %.0f MB (VmHWM)\n", r.PeakRSSMB)
-	fmt.Fprintf(&b, "peer requests     per event: Open Zaak %.1f, Open Klant %.1f, Notify %.1f\n", r.PeerCalls["openzaak"], r.PeerCalls["openklant"], r.PeerCalls["notify"])
+	fmt.Fprintf(&b, "peer requests     per event: Open Zaak %.1f, Open Klant %.1f, BRP %.1f, Berichtenbox %.1f, Notify %.1f\n",
+		r.PeerCalls["openzaak"], r.PeerCalls["openklant"], r.PeerCalls["brp"], r.PeerCalls["berichtenbox"], r.PeerCalls["notify"])
 	if r.TimedOut {
 		fmt.Fprintf(&b, "TIMED OUT waiting for the sends\n")
 	}
@@ -265,7 +266,7 @@ func runBench(ctx context.Context, o benchOptions, progress io.Writer) (res benc
 
 	sb.OpenZaak.ResetRequests()
 	sb.OpenKlant.ResetRequests()
-	notifyReqs0 := len(sb.Notify.Requests())
+	notifyReqs0, brpReqs0, bbReqs0 := len(sb.Notify.Requests()), len(sb.BRP.Requests()), len(sb.Berichtenbox.Calls())
 	res.LoadAvgBefore = bench.LoadAvg()
 	cpu0, err := bench.ProcCPU(pid)
 	if err != nil {
@@ -335,7 +336,8 @@ func runBench(ctx context.Context, o benchOptions, progress io.Writer) (res benc
 	if d.Distinct > 0 {
 		per := func(n int) float64 { return float64(n) / float64(d.Distinct) }
 		res.PeerCalls = map[string]float64{"openzaak": per(len(sb.OpenZaak.Requests())), "openklant": per(len(sb.OpenKlant.Requests())),
-			"notify": per(len(sb.Notify.Requests()) - notifyReqs0)}
+			"notify": per(len(sb.Notify.Requests()) - notifyReqs0), "brp": per(len(sb.BRP.Requests()) - brpReqs0),
+			"berichtenbox": per(len(sb.Berichtenbox.Calls()) - bbReqs0)}
 		res.CPUPer1000 = res.RouterCPUSecs / float64(d.Distinct) * 1000
 	}
 	return res, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/klant"
+	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
 	"github.com/mijnservices/koerier/internal/zgw"
 	"github.com/mijnservices/koerier/rules"
@@ -93,7 +94,10 @@ func runPeersOnly(ctx context.Context, cfg config.Config, log *slog.Logger, ln n
 	if err != nil {
 		return err
 	}
-	resolver, err := app.Resolver(cfg, nil, log)
+	// Koerier keeps Open Klant, BRP and Berichtenbox answers in its store
+	// for a while (the route stage asks twice when a plan needs postal
+	// facts); the ceiling keeps them in memory.
+	resolver, err := app.Resolver(cfg, &memCacheStore{m: map[string]memEntry{}}, log)
 	if err != nil {
 		return err
 	}
@@ -181,8 +185,19 @@ func peersOnlyHandle(ctx context.Context, enricher *zgw.Enricher, resolver *klan
 			if err != nil {
 				return err
 			}
+			resolved := rules.Need{Digital: true}
 			for _, m := range rs.MatchAll(rules.Input{Event: ev, Recipient: &rcp, Subject: s, Now: time.Now()}) {
-				dec := m.ExpandResolved(&rcp, rules.Need{Digital: true})
+				// As the route stage does: the registries a plan needs
+				// (BRP for print, the Berichtenbox) are asked once it is
+				// known that it needs them.
+				if !m.Skip && ((m.Need.Postal && !resolved.Postal) || (m.Need.Berichtenbox && !resolved.Berichtenbox)) {
+					need := klant.Need{Digital: true, Postal: m.Need.Postal || resolved.Postal, Berichtenbox: m.Need.Berichtenbox || resolved.Berichtenbox}
+					if rcp, err = resolver.Resolve(ctx, s, need, zaakID); err != nil {
+						return err
+					}
+					resolved = rules.Need{Digital: true, Postal: need.Postal, Berichtenbox: need.Berichtenbox}
+				}
+				dec := m.ExpandResolved(&rcp, resolved)
 				if dec.Skip || len(dec.Plan) == 0 {
 					continue
 				}
@@ -204,6 +219,48 @@ func peersOnlyHandle(ctx context.Context, enricher *zgw.Enricher, resolver *klan
 			}
 		}
 	}
+	return nil
+}
+
+// memCacheStore is an in-memory store.Cache for the peers-only router's
+// resolver; it has no claims or ledger (calling them panics: the resolver
+// uses only the cache).
+type memCacheStore struct {
+	store.Store
+	mu sync.Mutex
+	m  map[string]memEntry
+}
+
+type memEntry struct {
+	val []byte
+	exp time.Time
+}
+
+func (c *memCacheStore) Get(_ context.Context, key string) ([]byte, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[key]
+	if !ok || (!e.exp.IsZero() && !time.Now().Before(e.exp)) {
+		return nil, false, nil
+	}
+	return e.val, true, nil
+}
+
+func (c *memCacheStore) Set(_ context.Context, key string, val []byte, ttl time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := memEntry{val: append([]byte(nil), val...)}
+	if ttl > 0 {
+		e.exp = time.Now().Add(ttl)
+	}
+	c.m[key] = e
+	return nil
+}
+
+func (c *memCacheStore) Delete(_ context.Context, key string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 	return nil
 }
 
