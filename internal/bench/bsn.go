@@ -6,6 +6,8 @@ package bench
 
 import "strconv"
 
+const firstBSN = 999989999
+
 // ValidBSN reports whether s is nine digits that pass the elfproef:
 // sum(d_i * w_i) with weights 9..2 and -1 for the last digit is divisible
 // by 11 (and not 0).
@@ -28,12 +30,14 @@ func ValidBSN(s string) bool {
 	return sum != 0 && sum%11 == 0
 }
 
-// BSNs returns n distinct elfproef-valid BSNs counting down from 999999999:
-// the 99999xxxx test range first (about 900 numbers), then below it. They
-// are synthetic and only ever reach the sandbox fakes.
+// BSNs returns n distinct elfproef-valid BSNs counting down from
+// 999989999, just below the 99999xxxx test range: the sandbox's demo
+// people live there, and one of them is deceased in the fake BRP (so a
+// bench inwoner with that BSN would, rightly, get no message). They are
+// synthetic and only ever reach the sandbox fakes.
 func BSNs(n int) []string {
 	out := make([]string, 0, n)
-	for v := 999999999; len(out) < n && v >= 100000000; v-- {
+	for v := firstBSN; len(out) < n && v >= 100000000; v-- {
 		s := strconv.Itoa(v)
 		if ValidBSN(s) {
 			out = append(out, s)

@@ -27,6 +27,9 @@ func TestBSNsDistinctAndValid(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, s := range got {
+		if s >= "999990000" {
+			t.Fatalf("BSN %s is in the 99999xxxx range of the sandbox's demo people", s)
+		}
 		if !ValidBSN(s) || seen[s] {
 			t.Fatalf("BSN %s invalid or repeated", s)
 		}
