@@ -265,6 +265,11 @@ func alreadyHanded(final string, b batch.Sealed) ([]batch.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("printstraat: batch %s exists but its manifest cannot be read: %w", b.ID, err)
 	}
+	return handedPerManifest(raw, b)
+}
+
+// handedPerManifest answers from a published batch's manifest.json.
+func handedPerManifest(raw []byte, b batch.Sealed) ([]batch.Result, error) {
 	var rows []Row
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, fmt.Errorf("printstraat: batch %s: manifest.json: %w", b.ID, err)

@@ -38,7 +38,13 @@ type Profile struct {
 	// Cutoff such as "16:00 ma-vr" (Europe/Amsterdam).
 	Cutoff string
 	// Dir is the folder sink: batches appear there complete, by rename.
+	// Exactly one of Dir, SFTP and REST is set.
 	Dir string
+	// SFTP is the SFTP sink: the batch folder is uploaded under a
+	// temporary name and renamed.
+	SFTP *SFTP
+	// REST is the REST sink: each letter is POSTed on its own.
+	REST *REST
 }
 
 // Config is the print channel's configuration.
@@ -58,7 +64,7 @@ type Config struct {
 type Channel struct {
 	cfg      Config
 	profiles []batch.Profile
-	dirs     map[string]string
+	sinks    map[string]sink
 	now      func() time.Time
 }
 
@@ -72,17 +78,18 @@ func New(cfg Config) (*Channel, error) {
 	if len(cfg.Profiles) == 0 {
 		return nil, errors.New("printstraat: no print profile is configured")
 	}
-	c := &Channel{cfg: cfg, dirs: map[string]string{}, now: clock.Or(cfg.Now)}
+	c := &Channel{cfg: cfg, sinks: map[string]sink{}, now: clock.Or(cfg.Now)}
 	for _, p := range cfg.Profiles {
 		cut, err := batch.ParseCutoff(p.Cutoff)
 		if err != nil {
 			return nil, fmt.Errorf("printstraat: profile %s: %w", p.Name, err)
 		}
-		if p.Dir == "" {
-			return nil, fmt.Errorf("printstraat: profile %s: set dir, the folder the print street reads", p.Name)
+		sk, err := newSink(p)
+		if err != nil {
+			return nil, fmt.Errorf("printstraat: profile %s: %w", p.Name, err)
 		}
 		c.profiles = append(c.profiles, batch.Profile{Name: p.Name, Schedule: cut})
-		c.dirs[p.Name] = p.Dir
+		c.sinks[p.Name] = sk
 	}
 	return c, nil
 }
@@ -153,13 +160,44 @@ func RenderBody(name, src string, personalisation map[string]string) (string, er
 	return b.String(), nil
 }
 
-// Hand implements batch.Channel: it writes the batch to the profile's
-// folder. A batch already there (a sealer that crashed after the rename)
-// is not written again.
+// Hand implements batch.Channel: it hands the batch to the profile's sink
+// (folder, SFTP or REST). A batch already handed over (a sealer that
+// crashed after the rename) is not written again.
 func (c *Channel) Hand(ctx context.Context, b batch.Sealed) ([]batch.Result, error) {
-	dir, ok := c.dirs[b.Profile]
+	sk, ok := c.sinks[b.Profile]
 	if !ok {
 		return nil, fmt.Errorf("printstraat: no profile %q", b.Profile)
 	}
-	return writeFolder(ctx, dir, b, c.letter, c.cfg.Window)
+	return sk.hand(ctx, b, c.letter, c.cfg.Window)
+}
+
+// sink is where a profile's sealed batches go.
+type sink interface {
+	hand(ctx context.Context, b batch.Sealed, letter func(event.Delivery) (Letter, error), win Window) ([]batch.Result, error)
+}
+
+type folderSink string
+
+func (f folderSink) hand(ctx context.Context, b batch.Sealed, letter func(event.Delivery) (Letter, error), win Window) ([]batch.Result, error) {
+	return writeFolder(ctx, string(f), b, letter, win)
+}
+
+func newSink(p Profile) (sink, error) {
+	n := 0
+	for _, set := range []bool{p.Dir != "", p.SFTP != nil, p.REST != nil} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, errors.New("set dir (a folder), sftp or rest: where the print street picks the letters up")
+	case n > 1:
+		return nil, errors.New("set only one of dir, sftp and rest")
+	case p.SFTP != nil:
+		return newSFTPSink(*p.SFTP)
+	case p.REST != nil:
+		return newRESTSink(*p.REST)
+	}
+	return folderSink(p.Dir), nil
 }
