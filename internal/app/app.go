@@ -356,7 +356,21 @@ func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel
 		pc.Logo, pc.LogoType = logo, "PNG"
 	}
 	for _, p := range cfg.Print.Profiles {
-		pc.Profiles = append(pc.Profiles, printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir})
+		pp := printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir}
+		if s := p.SFTP; s != nil {
+			pp.SFTP = &printstraat.SFTP{Addr: s.Addr, User: s.User, HostKey: s.HostKey, Password: s.Password, Dir: s.Dir}
+			if s.KeyFile != "" {
+				key, err := os.ReadFile(s.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("print.profiles %s: sftp.key_file: %w", p.Name, err)
+				}
+				pp.SFTP.Key = key
+			}
+		}
+		if r := p.REST; r != nil {
+			pp.REST = &printstraat.REST{Endpoint: r.Endpoint, APIKeyHeader: r.APIKeyHeader, APIKey: r.APIKey, Username: r.Username, Password: r.Password}
+		}
+		pc.Profiles = append(pc.Profiles, pp)
 	}
 	return printstraat.New(pc)
 }
