@@ -126,7 +126,11 @@ func (c *Channel) letter(d event.Delivery) (Letter, error) {
 	if d.TemplateID == "" {
 		return Letter{}, failure.Config(fmt.Errorf("printstraat: delivery %s has no letter template (print: {letter: …} in the rules)", d.ID))
 	}
-	path := filepath.Join(c.cfg.TemplateDir, filepath.FromSlash(d.TemplateID))
+	english := d.Recipient.Language == "eng" || d.Decision.Language == "eng"
+	path, err := LetterFile(c.cfg.TemplateDir, d.TemplateID, english)
+	if err != nil {
+		return Letter{}, failure.Config(fmt.Errorf("printstraat: %w", err))
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return Letter{}, failure.Config(fmt.Errorf("printstraat: read letter template: %w", err))
@@ -138,8 +142,31 @@ func (c *Channel) letter(d event.Delivery) (Letter, error) {
 	return Letter{
 		Address: *d.Recipient.PostalAddress, Sender: c.cfg.Sender, Logo: c.cfg.Logo, LogoType: c.cfg.LogoType,
 		Date: c.now(), Zaak: d.Personalisation["zaak_identificatie"], Reference: d.ID, Body: body,
-		English: d.Recipient.Language == "eng" || d.Decision.Language == "eng",
+		English: english,
 	}, nil
+}
+
+// LetterFile finds the template of letter name (the rules' print:
+// {letter: name}) in dir, the rules' folder: letters/<name>.en.md for an
+// English reader when it exists, else letters/<name>.nl.md. A name with a
+// slash or a .md suffix is a path relative to dir.
+func LetterFile(dir, name string, english bool) (string, error) {
+	if strings.Contains(name, "/") || strings.HasSuffix(name, ".md") {
+		return filepath.Join(dir, filepath.FromSlash(name)), nil
+	}
+	var tried []string
+	langs := []string{"nl"}
+	if english {
+		langs = []string{"en", "nl"}
+	}
+	for _, lang := range langs {
+		p := filepath.Join(dir, "letters", name+"."+lang+".md")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	return "", fmt.Errorf("no letter template %q: looked for %s", name, strings.Join(tried, ", "))
 }
 
 // RenderBody renders a letter template with the rules' template language
