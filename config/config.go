@@ -247,8 +247,11 @@ type Print struct {
 	Logo string `yaml:"logo"`
 	// Window is the envelope window in mm from the top-left corner
 	// (default: left 22, top 52, width 85, height 35).
-	Window   *PrintWindow   `yaml:"window"`
-	Profiles []PrintProfile `yaml:"profiles"`
+	Window *PrintWindow `yaml:"window"`
+	// Envelopes are other window envelopes by name, for print:
+	// {envelope: name} in the rules.
+	Envelopes map[string]PrintWindow `yaml:"envelopes"`
+	Profiles  []PrintProfile         `yaml:"profiles"`
 	// Poll is how often every replica looks whether a cut-off has passed
 	// (default 15s).
 	Poll time.Duration `yaml:"poll"`

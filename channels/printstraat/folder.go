@@ -2,6 +2,7 @@ package printstraat
 
 import (
 	"archive/zip"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -79,7 +80,7 @@ func splitAddress(r *Row, a event.PostalAddress) {
 
 func rowFor(d event.Delivery, l Letter, file string, pages int) Row {
 	a := d.Recipient.PostalAddress
-	r := Row{File: file, DeliveryID: d.ID, NameLine: a.NameLine, Country: a.Land, Pages: pages, Postage: "standaard",
+	r := Row{File: file, DeliveryID: d.ID, NameLine: a.NameLine, Country: a.Land, Pages: pages, Postage: cmp.Or(d.Postage, "standaard"),
 		Language: "nld", Reference: l.Zaak}
 	if l.English {
 		r.Language = "eng"

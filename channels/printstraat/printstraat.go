@@ -53,6 +53,8 @@ type Config struct {
 	Logo     []byte
 	LogoType string
 	Window   Window // zero: DefaultWindow
+	// Envelopes are other envelopes by name, for print: {envelope: name}.
+	Envelopes map[string]Window
 	// TemplateDir is where letter templates live (next to the rules); a
 	// delivery's TemplateID is a path relative to it.
 	TemplateDir string
@@ -139,11 +141,19 @@ func (c *Channel) letter(d event.Delivery) (Letter, error) {
 	if err != nil {
 		return Letter{}, failure.Config(err)
 	}
-	return Letter{
+	l := Letter{
 		Address: *d.Recipient.PostalAddress, Sender: c.cfg.Sender, Logo: c.cfg.Logo, LogoType: c.cfg.LogoType,
 		Date: c.now(), Zaak: d.Personalisation["zaak_identificatie"], Reference: d.ID, Body: body,
 		English: english,
-	}, nil
+	}
+	if d.Envelope != "" {
+		w, ok := c.cfg.Envelopes[d.Envelope]
+		if !ok {
+			return Letter{}, failure.Config(fmt.Errorf("printstraat: the rules ask for envelope %q, which print.envelopes does not define", d.Envelope))
+		}
+		l.Window = &w
+	}
+	return l, nil
 }
 
 // LetterFile finds the template of letter name (the rules' print:

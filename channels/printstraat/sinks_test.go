@@ -1,13 +1,17 @@
 package printstraat_test
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -147,5 +151,50 @@ func TestRESTSink(t *testing.T) {
 	if err != nil || res[0].Status != event.OutcomePermanent {
 		raw, _ := json.Marshal(res)
 		t.Fatalf("wrong key: %s, %v", raw, err)
+	}
+}
+
+func TestPostageAndEnvelope(t *testing.T) {
+	needTool(t, "pdftotext")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "letters"), 0o755)
+	os.WriteFile(filepath.Join(dir, "letters", "besluit.nl.md"), []byte(letterNL), 0o644)
+	out := t.TempDir()
+	big := printstraat.Window{Left: 110, Top: 60, Width: 80, Height: 30}
+	ch, err := printstraat.New(printstraat.Config{Sender: []string{"Gemeente Voorbeeld"}, TemplateDir: dir, Envelopes: map[string]printstraat.Window{"rechts": big},
+		Profiles: []printstraat.Profile{{Name: "default", Cutoff: "16:00 ma-vr", Dir: out}}, Now: clock.NewFake(clock.WorkingDay).Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nl := &event.PostalAddress{NameLine: "J. Jansen", Lines: []string{"Dorpsstraat 12", "1234 AB  VOORBEELD"}}
+	d1 := del("d1", "besluit", "nld", nl)
+	d1.Postage, d1.Envelope = "aangetekend", "rechts"
+	d2 := del("d2", "besluit", "nld", nl)
+	d2.Envelope = "onbekend"
+	b := batch.Sealed{ID: "koerier-20260609-1600-2", Profile: "default", Deliveries: []event.Delivery{d1, d2}}
+	res, err := ch.Hand(context.Background(), b)
+	if err != nil || res[0].Status != event.OutcomeHandedOver || res[1].Status != event.OutcomePermanent || !strings.Contains(res[1].Reason, "onbekend") {
+		t.Fatalf("Hand = %+v, %v", res, err)
+	}
+	raw, _ := os.ReadFile(filepath.Join(out, b.ID, "manifest.json"))
+	var rows []printstraat.Row
+	json.Unmarshal(raw, &rows)
+	if len(rows) != 1 || rows[0].Postage != "aangetekend" {
+		t.Fatalf("manifest = %s", raw)
+	}
+	zr, err := zip.OpenReader(filepath.Join(out, b.ID, b.ID+"-1.zip"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	rc, _ := zr.File[0].Open()
+	pdf, _ := io.ReadAll(rc)
+	rc.Close()
+	p := filepath.Join(t.TempDir(), "d1.pdf")
+	os.WriteFile(p, pdf, 0o644)
+	pt := func(mm float64) string { return fmt.Sprint(int(mm * 72 / 25.4)) }
+	win, _ := exec.Command("pdftotext", "-f", "1", "-l", "1", "-x", pt(big.Left), "-y", pt(big.Top), "-W", pt(big.Width), "-H", pt(big.Height), p, "-").Output()
+	if !strings.Contains(string(win), "J. Jansen") || !strings.Contains(string(win), "1234 AB") {
+		t.Fatalf("the right-hand window holds %q", win)
 	}
 }

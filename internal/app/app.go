@@ -348,6 +348,12 @@ func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel
 	if w := cfg.Print.Window; w != nil {
 		pc.Window = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
 	}
+	for name, w := range cfg.Print.Envelopes {
+		if pc.Envelopes == nil {
+			pc.Envelopes = map[string]printstraat.Window{}
+		}
+		pc.Envelopes[name] = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
+	}
 	if cfg.Print.Logo != "" {
 		logo, err := os.ReadFile(cfg.Print.Logo)
 		if err != nil {
