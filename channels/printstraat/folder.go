@@ -136,7 +136,8 @@ func writeFolder(ctx context.Context, dir string, b batch.Sealed, letter func(ev
 		zw = nil
 		return err
 	}
-	for _, d := range b.Deliveries {
+	for i, d := range b.Deliveries {
+		batch.Progress(ctx, b.ID, i, len(b.Deliveries))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -177,6 +178,7 @@ func writeFolder(ctx context.Context, dir string, b batch.Sealed, letter func(ev
 	if err := closeZIP(); err != nil {
 		return nil, fmt.Errorf("printstraat: write zip: %w", err)
 	}
+	batch.Progress(ctx, b.ID, len(b.Deliveries), len(b.Deliveries))
 	if err := writeManifests(tmp, rows); err != nil {
 		return nil, err
 	}

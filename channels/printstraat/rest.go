@@ -66,7 +66,8 @@ type restLetter struct {
 func (r *restSink) hand(ctx context.Context, b batch.Sealed, letter func(event.Delivery) (Letter, error), win Window) ([]batch.Result, error) {
 	var out []batch.Result
 	var buf bytes.Buffer
-	for _, d := range b.Deliveries {
+	for i, d := range b.Deliveries {
+		batch.Progress(ctx, b.ID, i, len(b.Deliveries))
 		l, err := letter(d)
 		if err == nil {
 			err = checkRecipient(d.Recipient)
@@ -93,6 +94,7 @@ func (r *restSink) hand(ctx context.Context, b batch.Sealed, letter func(event.D
 		out = append(out, batch.Result{DeliveryID: d.ID, Status: event.OutcomePermanent,
 			Reason: fmt.Sprintf("de printstraat weigerde de brief: HTTP %d: %s", status, answer)})
 	}
+	batch.Progress(ctx, b.ID, len(b.Deliveries), len(b.Deliveries))
 	return out, nil
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/zip"
+	"context"
 	"encoding/json"
 	"io"
 	"os"
@@ -30,8 +31,8 @@ func withPrint(dir string) func(*config.Config) {
 	}
 }
 
-// sealedLetter waits for the batch folder in dir and returns the one
-// manifest row for delivery-less matching and the letter's PDF text.
+// sealedLetters waits for a batch folder in dir and returns its manifest
+// rows and its PDFs by file name.
 func sealedLetters(t *testing.T, dir string) ([]printstraat.Row, map[string][]byte) {
 	t.Helper()
 	var final string
@@ -50,9 +51,6 @@ func sealedLetters(t *testing.T, dir string) ([]printstraat.Row, map[string][]by
 	var rows []printstraat.Row
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		t.Fatal(err)
-	}
-	if !strings.HasPrefix(filepath.Base(final), "koerier-20260609-16") {
-		t.Errorf("batch %s, want one named after the 16:00 cut-off of 9 June", filepath.Base(final))
 	}
 	pdfs := map[string][]byte{}
 	zips, _ := filepath.Glob(filepath.Join(final, "*.zip"))
@@ -82,8 +80,6 @@ func pdfText(t *testing.T, pdf []byte) string {
 	return string(out)
 }
 
-
-
 func TestEndToEndPrintBesluitWithoutBerichtenbox(t *testing.T) {
 	if _, err := exec.LookPath("pdftotext"); err != nil {
 		t.Skip("pdftotext is missing (apt-get install poppler-utils)")
@@ -110,6 +106,9 @@ func TestEndToEndPrintBesluitWithoutBerichtenbox(t *testing.T) {
 	}
 	h.clock.Set(time.Date(2026, 6, 9, 16, 0, 30, 0, h.clock.Now().Location()))
 	rows, pdfs := sealedLetters(t, out)
+	if m, _ := filepath.Glob(filepath.Join(out, "koerier-20260609-16*")); len(m) != 1 {
+		t.Errorf("batches %v, want one named after the 16:00 cut-off of 9 June", m)
+	}
 	// The rule sends a besluit to the initiator and the gemachtigde (Anna
 	// de Vries, not in the Berichtenbox either): two letters.
 	if len(rows) != 2 {
@@ -179,4 +178,43 @@ func TestEndToEndPrintBounceBecomesLetter(t *testing.T) {
 	eventually(t, 20*time.Second, "the handed-over outcome in the trail", func() bool {
 		return hasStatus(h.trail(t, id), "settle", event.OutcomeHandedOver)
 	})
+}
+
+func TestBatchFlushSealsNow(t *testing.T) {
+	out := t.TempDir()
+	var cfg *config.Config
+	h := startHarness(t, "embedded", withPrint(out), func(c *config.Config) { cfg = c })
+	h.sb.Berichtenbox.Subscribe(berichtenbox.DemoBerichtType, openzaak.DemoBSNJansen, false)
+	n := h.sb.OpenZaak.Notification("create", h.sb.Demo.Besluit.URL, h.clock.Now())
+	h.post(t, n)
+	id := httpapi.NotificationID(n)
+	eventually(t, 20*time.Second, "two letters in the print bucket", func() bool {
+		k := 0
+		for _, r := range h.trail(t, id) {
+			if r.Stage == "deliver" && r.Channel == event.ChannelPrint {
+				k++
+			}
+		}
+		return k == 2
+	})
+	var buf strings.Builder
+	if err := flushBatches(context.Background(), &buf, *cfg, "print", "default"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), "2/2 brieven") || !strings.Contains(buf.String(), "koerier-20260609-1000-1: 2 brieven in print/default") {
+		t.Fatalf("flush printed:\n%s", buf.String())
+	}
+	if rows, _ := sealedLetters(t, out); len(rows) != 2 {
+		t.Fatalf("manifest rows = %d, want 2", len(rows))
+	}
+	eventually(t, 20*time.Second, "the handed-over outcome in the trail", func() bool {
+		return hasStatus(h.trail(t, id), "settle", event.OutcomeHandedOver)
+	})
+	buf.Reset()
+	if err := flushBatches(context.Background(), &buf, *cfg, "print", ""); err != nil || !strings.Contains(buf.String(), "Niets te verzegelen") {
+		t.Fatalf("a second flush: %v\n%s", err, buf.String())
+	}
+	if err := flushBatches(context.Background(), &buf, *cfg, "print", "nope"); err == nil {
+		t.Fatal("flush of an unknown profile: no error")
+	}
 }
