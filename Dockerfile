@@ -28,6 +28,7 @@ COPY --from=build /out/koerier /usr/local/bin/koerier
 # The examples document every key; koerier.yaml is the example itself, so the
 # image starts on the embedded default. Mount your own over it.
 COPY config/koerier.example.yaml config/rules.example.yaml config/rules.example.cases.yaml /etc/koerier/
+COPY config/letters /etc/koerier/letters
 COPY config/koerier.example.yaml /etc/koerier/koerier.yaml
 COPY deploy/koerier.scaled.yaml /etc/koerier/koerier.scaled.yaml
 

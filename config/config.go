@@ -302,8 +302,11 @@ type Print struct {
 	Logo string `yaml:"logo"`
 	// Window is the envelope window in mm from the top-left corner
 	// (default: left 22, top 52, width 85, height 35).
-	Window   *PrintWindow   `yaml:"window"`
-	Profiles []PrintProfile `yaml:"profiles"`
+	Window *PrintWindow `yaml:"window"`
+	// Envelopes are other window envelopes by name, for print:
+	// {envelope: name} in the rules.
+	Envelopes map[string]PrintWindow `yaml:"envelopes"`
+	Profiles  []PrintProfile         `yaml:"profiles"`
 	// Poll is how often every replica looks whether a cut-off has passed
 	// (default 15s).
 	Poll time.Duration `yaml:"poll"`
@@ -317,13 +320,36 @@ type PrintWindow struct {
 	Height float64 `yaml:"height"`
 }
 
-// PrintProfile is one print profile: its cut-off and the folder the print
-// street reads.
+// PrintProfile is one print profile: its cut-off and where the print
+// street picks the batch up: a folder (dir), SFTP or REST, exactly one.
 type PrintProfile struct {
 	Name string `yaml:"name"`
 	// Cutoff such as "16:00 ma-vr" (Europe/Amsterdam).
-	Cutoff string `yaml:"cutoff"`
-	Dir    string `yaml:"dir"`
+	Cutoff string     `yaml:"cutoff"`
+	Dir    string     `yaml:"dir"`
+	SFTP   *PrintSFTP `yaml:"sftp"`
+	REST   *PrintREST `yaml:"rest"`
+}
+
+// PrintSFTP is an SFTP sink; the host key is pinned.
+type PrintSFTP struct {
+	Addr string `yaml:"addr"`
+	User string `yaml:"user"`
+	// HostKey is the server's key as ssh-keyscan prints it.
+	HostKey string `yaml:"host_key"`
+	// KeyFile is a PEM private key; else Password.
+	KeyFile  string `yaml:"key_file"`
+	Password string `yaml:"password"`
+	Dir      string `yaml:"dir"`
+}
+
+// PrintREST is a REST sink: one POST per letter with an Idempotency-Key.
+type PrintREST struct {
+	Endpoint     string `yaml:"endpoint"`
+	APIKeyHeader string `yaml:"api_key_header"`
+	APIKey       string `yaml:"api_key"`
+	Username     string `yaml:"username"`
+	Password     string `yaml:"password"`
 }
 
 // Notify configures Notify NL (email and SMS).
@@ -845,6 +871,15 @@ func (c *Config) Warnings() []*Error {
 	for i, s := range c.Notify.Services {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("notify.services[%d].api_key", i), s.APIKey},
 			struct{ key, val string }{fmt.Sprintf("notify.services[%d].callback_token", i), s.CallbackToken})
+	}
+	for i, p := range c.Print.Profiles {
+		if p.SFTP != nil {
+			secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("print.profiles[%d].sftp.password", i), p.SFTP.Password})
+		}
+		if p.REST != nil {
+			secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("print.profiles[%d].rest.api_key", i), p.REST.APIKey},
+				struct{ key, val string }{fmt.Sprintf("print.profiles[%d].rest.password", i), p.REST.Password})
+		}
 	}
 	for i, v := range c.Server.NotificatiesTokens {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("server.notificaties_tokens[%d]", i), v})

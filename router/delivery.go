@@ -16,7 +16,8 @@ func (r *Router) nextDelivery(d event.Delivery, step int) event.Delivery {
 	d.Step = step
 	d.Channel = d.Decision.Plan[step]
 	d.ID = deliveryID(d.EventID, d.Channel, r.subjectRef(d.Recipient.Subject), d.Decision.Message)
-	d.TemplateID, _ = r.d.Rules.Current().Template(d.Decision.Message, d.Channel, d.Decision.Language)
+	t, _ := r.d.Rules.Current().MessageTemplate(d.Decision.Message, d.Channel, d.Decision.Language)
+	d.TemplateID, d.Envelope, d.Postage = t.ID(), t.Envelope, t.Postage
 	d.CreatedAt = r.d.Now().UTC()
 	return d
 }

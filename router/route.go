@@ -134,6 +134,10 @@ var personalisationKeys = []string{"naam", "gebeurtenis", "zaak_identificatie", 
 	"status_omschrijving", "resultaat_omschrijving", "besluit_identificatie", "besluit_datum", "besluittype_omschrijving",
 	"taak_titel", "taak_formulier", "taak_verloopdatum"}
 
+// PersonalisationKeys are the keys every delivery's personalisation has,
+// for checking templates (`rules check` renders letters with them).
+func PersonalisationKeys() []string { return append([]string(nil), personalisationKeys...) }
+
 // personalisation is what templates may use. It holds only what the
 // message needs to say; the BSN is never part of it. The values the rules
 // rendered for the decision (links to the right portal, see

@@ -635,7 +635,7 @@ func (p *parser) template(channel string, n *yaml.Node, what string) (Template, 
 	case event.ChannelBerichtenbox:
 		known = []string{"subject", "body"}
 	case event.ChannelPrint:
-		known = []string{"letter"}
+		known = []string{"letter", "envelope", "postage"}
 	}
 	p.mapping(n, what, known, func(key string, _, v *yaml.Node) {
 		s, good := p.str(v, what+"."+key)
@@ -662,6 +662,14 @@ func (p *parser) template(channel string, n *yaml.Node, what string) (Template, 
 			}
 		case "letter":
 			t.Letter = s
+		case "envelope":
+			t.Envelope = s
+		case "postage":
+			if !contains(Postages, s) {
+				p.errf(v, "postage is one of "+strings.Join(Postages, ", "), "%s.postage %q is not a kind of postage", what, s)
+				ok = false
+			}
+			t.Postage = s
 		}
 	})
 	if !ok {

@@ -112,7 +112,14 @@ type Template struct {
 	Subject        string `json:"subject,omitempty"`
 	Body           string `json:"body,omitempty"`
 	Letter         string `json:"letter,omitempty"`
+	// Envelope names one of the print config's envelopes (its window);
+	// Postage is one of Postages. Both print only, both optional.
+	Envelope string `json:"envelope,omitempty"`
+	Postage  string `json:"postage,omitempty"`
 }
+
+// Postages are the kinds of postage a letter may ask the print street for.
+var Postages = []string{"standaard", "prioriteit", "aangetekend"}
 
 // ID is the one identifier Delivery.TemplateID carries for this template.
 func (t Template) ID() string {

@@ -2,6 +2,7 @@ package printstraat
 
 import (
 	"archive/zip"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/csv"
@@ -79,7 +80,7 @@ func splitAddress(r *Row, a event.PostalAddress) {
 
 func rowFor(d event.Delivery, l Letter, file string, pages int) Row {
 	a := d.Recipient.PostalAddress
-	r := Row{File: file, DeliveryID: d.ID, NameLine: a.NameLine, Country: a.Land, Pages: pages, Postage: "standaard",
+	r := Row{File: file, DeliveryID: d.ID, NameLine: a.NameLine, Country: a.Land, Pages: pages, Postage: cmp.Or(d.Postage, "standaard"),
 		Language: "nld", Reference: l.Zaak}
 	if l.English {
 		r.Language = "eng"
@@ -135,7 +136,8 @@ func writeFolder(ctx context.Context, dir string, b batch.Sealed, letter func(ev
 		zw = nil
 		return err
 	}
-	for _, d := range b.Deliveries {
+	for i, d := range b.Deliveries {
+		batch.Progress(ctx, b.ID, i, len(b.Deliveries))
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -176,6 +178,7 @@ func writeFolder(ctx context.Context, dir string, b batch.Sealed, letter func(ev
 	if err := closeZIP(); err != nil {
 		return nil, fmt.Errorf("printstraat: write zip: %w", err)
 	}
+	batch.Progress(ctx, b.ID, len(b.Deliveries), len(b.Deliveries))
 	if err := writeManifests(tmp, rows); err != nil {
 		return nil, err
 	}
@@ -265,6 +268,11 @@ func alreadyHanded(final string, b batch.Sealed) ([]batch.Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("printstraat: batch %s exists but its manifest cannot be read: %w", b.ID, err)
 	}
+	return handedPerManifest(raw, b)
+}
+
+// handedPerManifest answers from a published batch's manifest.json.
+func handedPerManifest(raw []byte, b batch.Sealed) ([]batch.Result, error) {
 	var rows []Row
 	if err := json.Unmarshal(raw, &rows); err != nil {
 		return nil, fmt.Errorf("printstraat: batch %s: manifest.json: %w", b.ID, err)

@@ -37,6 +37,9 @@ type Letter struct {
 	Reference string // our delivery id
 	Body      string // rendered letter template; "# " starts a heading
 	English   bool
+	// Window, when set, is the envelope's window instead of the profile's
+	// (print: {envelope: …} in the rules).
+	Window *Window
 }
 
 // labels in the recipient's language.
@@ -71,6 +74,9 @@ func AddressLines(a event.PostalAddress) []string {
 // Render writes the letter as an A4 PDF with its fonts embedded and
 // returns its page count.
 func Render(w io.Writer, l Letter, win Window) (int, error) {
+	if l.Window != nil {
+		win = *l.Window
+	}
 	dateL, zaakL, refL, pageL := labels(l.English)
 	pdf := fpdf.New("P", "mm", "A4", "")
 	pdf.SetCreator("Koerier", true)

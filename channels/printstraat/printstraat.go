@@ -38,7 +38,13 @@ type Profile struct {
 	// Cutoff such as "16:00 ma-vr" (Europe/Amsterdam).
 	Cutoff string
 	// Dir is the folder sink: batches appear there complete, by rename.
+	// Exactly one of Dir, SFTP and REST is set.
 	Dir string
+	// SFTP is the SFTP sink: the batch folder is uploaded under a
+	// temporary name and renamed.
+	SFTP *SFTP
+	// REST is the REST sink: each letter is POSTed on its own.
+	REST *REST
 }
 
 // Config is the print channel's configuration.
@@ -47,6 +53,8 @@ type Config struct {
 	Logo     []byte
 	LogoType string
 	Window   Window // zero: DefaultWindow
+	// Envelopes are other envelopes by name, for print: {envelope: name}.
+	Envelopes map[string]Window
 	// TemplateDir is where letter templates live (next to the rules); a
 	// delivery's TemplateID is a path relative to it.
 	TemplateDir string
@@ -58,7 +66,7 @@ type Config struct {
 type Channel struct {
 	cfg      Config
 	profiles []batch.Profile
-	dirs     map[string]string
+	sinks    map[string]sink
 	now      func() time.Time
 }
 
@@ -72,17 +80,18 @@ func New(cfg Config) (*Channel, error) {
 	if len(cfg.Profiles) == 0 {
 		return nil, errors.New("printstraat: no print profile is configured")
 	}
-	c := &Channel{cfg: cfg, dirs: map[string]string{}, now: clock.Or(cfg.Now)}
+	c := &Channel{cfg: cfg, sinks: map[string]sink{}, now: clock.Or(cfg.Now)}
 	for _, p := range cfg.Profiles {
 		cut, err := batch.ParseCutoff(p.Cutoff)
 		if err != nil {
 			return nil, fmt.Errorf("printstraat: profile %s: %w", p.Name, err)
 		}
-		if p.Dir == "" {
-			return nil, fmt.Errorf("printstraat: profile %s: set dir, the folder the print street reads", p.Name)
+		sk, err := newSink(p)
+		if err != nil {
+			return nil, fmt.Errorf("printstraat: profile %s: %w", p.Name, err)
 		}
 		c.profiles = append(c.profiles, batch.Profile{Name: p.Name, Schedule: cut})
-		c.dirs[p.Name] = p.Dir
+		c.sinks[p.Name] = sk
 	}
 	return c, nil
 }
@@ -119,7 +128,11 @@ func (c *Channel) letter(d event.Delivery) (Letter, error) {
 	if d.TemplateID == "" {
 		return Letter{}, failure.Config(fmt.Errorf("printstraat: delivery %s has no letter template (print: {letter: …} in the rules)", d.ID))
 	}
-	path := filepath.Join(c.cfg.TemplateDir, filepath.FromSlash(d.TemplateID))
+	english := d.Recipient.Language == "eng" || d.Decision.Language == "eng"
+	path, err := LetterFile(c.cfg.TemplateDir, d.TemplateID, english)
+	if err != nil {
+		return Letter{}, failure.Config(fmt.Errorf("printstraat: %w", err))
+	}
 	src, err := os.ReadFile(path)
 	if err != nil {
 		return Letter{}, failure.Config(fmt.Errorf("printstraat: read letter template: %w", err))
@@ -128,11 +141,42 @@ func (c *Channel) letter(d event.Delivery) (Letter, error) {
 	if err != nil {
 		return Letter{}, failure.Config(err)
 	}
-	return Letter{
+	l := Letter{
 		Address: *d.Recipient.PostalAddress, Sender: c.cfg.Sender, Logo: c.cfg.Logo, LogoType: c.cfg.LogoType,
 		Date: c.now(), Zaak: d.Personalisation["zaak_identificatie"], Reference: d.ID, Body: body,
-		English: d.Recipient.Language == "eng" || d.Decision.Language == "eng",
-	}, nil
+		English: english,
+	}
+	if d.Envelope != "" {
+		w, ok := c.cfg.Envelopes[d.Envelope]
+		if !ok {
+			return Letter{}, failure.Config(fmt.Errorf("printstraat: the rules ask for envelope %q, which print.envelopes does not define", d.Envelope))
+		}
+		l.Window = &w
+	}
+	return l, nil
+}
+
+// LetterFile finds the template of letter name (the rules' print:
+// {letter: name}) in dir, the rules' folder: letters/<name>.en.md for an
+// English reader when it exists, else letters/<name>.nl.md. A name with a
+// slash or a .md suffix is a path relative to dir.
+func LetterFile(dir, name string, english bool) (string, error) {
+	if strings.Contains(name, "/") || strings.HasSuffix(name, ".md") {
+		return filepath.Join(dir, filepath.FromSlash(name)), nil
+	}
+	var tried []string
+	langs := []string{"nl"}
+	if english {
+		langs = []string{"en", "nl"}
+	}
+	for _, lang := range langs {
+		p := filepath.Join(dir, "letters", name+"."+lang+".md")
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		tried = append(tried, p)
+	}
+	return "", fmt.Errorf("no letter template %q: looked for %s", name, strings.Join(tried, ", "))
 }
 
 // RenderBody renders a letter template with the rules' template language
@@ -153,13 +197,44 @@ func RenderBody(name, src string, personalisation map[string]string) (string, er
 	return b.String(), nil
 }
 
-// Hand implements batch.Channel: it writes the batch to the profile's
-// folder. A batch already there (a sealer that crashed after the rename)
-// is not written again.
+// Hand implements batch.Channel: it hands the batch to the profile's sink
+// (folder, SFTP or REST). A batch already handed over (a sealer that
+// crashed after the rename) is not written again.
 func (c *Channel) Hand(ctx context.Context, b batch.Sealed) ([]batch.Result, error) {
-	dir, ok := c.dirs[b.Profile]
+	sk, ok := c.sinks[b.Profile]
 	if !ok {
 		return nil, fmt.Errorf("printstraat: no profile %q", b.Profile)
 	}
-	return writeFolder(ctx, dir, b, c.letter, c.cfg.Window)
+	return sk.hand(ctx, b, c.letter, c.cfg.Window)
+}
+
+// sink is where a profile's sealed batches go.
+type sink interface {
+	hand(ctx context.Context, b batch.Sealed, letter func(event.Delivery) (Letter, error), win Window) ([]batch.Result, error)
+}
+
+type folderSink string
+
+func (f folderSink) hand(ctx context.Context, b batch.Sealed, letter func(event.Delivery) (Letter, error), win Window) ([]batch.Result, error) {
+	return writeFolder(ctx, string(f), b, letter, win)
+}
+
+func newSink(p Profile) (sink, error) {
+	n := 0
+	for _, set := range []bool{p.Dir != "", p.SFTP != nil, p.REST != nil} {
+		if set {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return nil, errors.New("set dir (a folder), sftp or rest: where the print street picks the letters up")
+	case n > 1:
+		return nil, errors.New("set only one of dir, sftp and rest")
+	case p.SFTP != nil:
+		return newSFTPSink(*p.SFTP)
+	case p.REST != nil:
+		return newRESTSink(*p.REST)
+	}
+	return folderSink(p.Dir), nil
 }

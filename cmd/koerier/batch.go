@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/mijnservices/koerier/channels/batch"
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/app"
 	"github.com/mijnservices/koerier/internal/event"
@@ -27,7 +30,8 @@ func newBatchCmd() *cobra.Command {
 and the functional admins. Times are Europe/Amsterdam.
 
   koerier batch list --config koerier.yaml
-  koerier batch show --config koerier.yaml koerier-20260609-1600-1`,
+  koerier batch show --config koerier.yaml koerier-20260609-1600-1
+  koerier batch flush --config koerier.yaml --profile default`,
 	}
 	cmd.PersistentFlags().StringVarP(&path, "config", "c", "config/koerier.example.yaml", "configuration file")
 	withStore := func(cmd *cobra.Command, f func(ctx context.Context, st store.Store) error) error {
@@ -81,8 +85,85 @@ and the functional admins. Times are Europe/Amsterdam.
 		},
 	}
 	show.Flags().BoolVar(&asJSON, "json", false, "print as JSON")
-	cmd.AddCommand(list, show)
+	var channel, profile string
+	flush := &cobra.Command{
+		Use:   "flush",
+		Short: "Seal the open batch now, whatever the cut-off, and hand it over",
+		Long: `Seals the open bucket of a print profile now (every profile without
+--profile), hands the batch to the print street and publishes the
+outcomes, as the cut-off would. A running koerier serve holding the lock
+makes flush wait for nothing: it reports that another replica seals.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := config.Load(path)
+			if err != nil {
+				return err
+			}
+			return flushBatches(cmd.Context(), cmd.OutOrStdout(), cfg, channel, profile)
+		},
+	}
+	flush.Flags().StringVar(&channel, "channel", event.ChannelPrint, "the batching channel")
+	flush.Flags().StringVar(&profile, "profile", "", "only this profile (default: every profile of the channel)")
+	cmd.AddCommand(list, show, flush)
 	return cmd
+}
+
+// flushBatches seals and hands over the channel's open buckets now, with
+// a progress line per batch.
+func flushBatches(ctx context.Context, w io.Writer, cfg config.Config, channel, profile string) error {
+	if channel != event.ChannelPrint {
+		return fmt.Errorf("batch flush: channel %q does not batch here (only %s)", channel, event.ChannelPrint)
+	}
+	if len(cfg.Print.Profiles) == 0 {
+		return fmt.Errorf("batch flush: the configuration has no print profiles (print.profiles)")
+	}
+	ch, err := app.PrintChannel(cfg, operatorClock)
+	if err != nil {
+		return fmt.Errorf("batch flush: %w", err)
+	}
+	st, err := app.OpenStore(ctx, cfg, operatorClock)
+	if err != nil {
+		return fmt.Errorf("batch flush: %w", err)
+	}
+	defer st.Close()
+	log := slog.New(slog.DiscardHandler)
+	b, err := app.OpenBus(ctx, cfg, operatorClock, log)
+	if err != nil {
+		return fmt.Errorf("batch flush: %w", err)
+	}
+	defer b.Close()
+	s := batch.NewSealer(st, b.Publisher, []batch.Channel{ch}, batch.Options{Now: operatorClock, Logger: log})
+	start := time.Now()
+	var last time.Time
+	ctx = batch.WithProgress(ctx, func(id string, done, total int) {
+		if done < total && time.Since(last) < 200*time.Millisecond {
+			return
+		}
+		last = time.Now()
+		fmt.Fprintf(w, "\r%s  %s  %d/%d brieven", id, progressBar(done, total, 30), done, total)
+		if done == total {
+			fmt.Fprintln(w)
+		}
+	})
+	bs, err := s.Flush(ctx, channel, profile)
+	for _, x := range bs {
+		fmt.Fprintf(w, "%s: %d brieven in %s, overgedragen (%s)\n", x.ID, x.Items, x.Bucket, time.Since(start).Round(time.Millisecond))
+	}
+	if err != nil {
+		return fmt.Errorf("batch flush: %w", err)
+	}
+	if len(bs) == 0 {
+		fmt.Fprintln(w, "Niets te verzegelen: de bak is leeg, of een andere replica verzegelt hem nu.")
+	}
+	return nil
+}
+
+func progressBar(done, total, width int) string {
+	n := width
+	if total > 0 {
+		n = done * width / total
+	}
+	return "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "]"
 }
 
 func printBatches(w io.Writer, bs []store.Batch) {

@@ -123,6 +123,11 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	noWatch := time.Duration(0)
 	cfg.Rules.WatchInterval = &noWatch
 	sb.Configure(&cfg)
+	// A print profile: letters wait for 16:00 on working days; the demo
+	// flushes the batch itself at the end.
+	printDir := filepath.Join(dataDir, "printstraat")
+	cfg.Print = config.Print{Sender: []string{"Gemeente Ons Dorp", "Postbus 1", "1234 AA  ONS DORP"}, Poll: 200 * time.Millisecond,
+		Profiles: []config.PrintProfile{{Name: "demo", Cutoff: "16:00 ma-vr", Dir: printDir}}}
 	if err := config.Finish(&cfg); err != nil {
 		return err
 	}
@@ -178,6 +183,9 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 		}
 		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n\n", len(got), got)
 	}
+	if err := demoFlushPrint(ctx, out, a, printDir); err != nil {
+		return err
+	}
 	fmt.Fprintln(out, "Ontvangers zoals Koerier ze kent (koerier explain-recipient), met de bron van elk gegeven:")
 	for _, subj := range []event.Subject{
 		{Role: event.RoleInitiator, Kind: event.KindInwoner, BSN: openzaak.DemoBSNJansen},
@@ -197,6 +205,35 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	for _, s := range sent {
 		fmt.Fprintf(out, "   %s %-5s to %s, template %s, reference %s, status %s\n", s.ID, s.Type, telemetry.Mask(s.To), s.TemplateID, s.Reference, s.Status)
 	}
+	return nil
+}
+
+// demoFlushPrint seals the letters waiting for the print street now (as
+// `koerier batch flush` does) and prints each batch's manifest.csv.
+func demoFlushPrint(ctx context.Context, out io.Writer, a *app.App, dir string) error {
+	s := a.Sealer()
+	if s == nil {
+		return nil
+	}
+	fmt.Fprintln(out, "Printstraat: de brieven wachten tot 16:00; koerier batch flush verzegelt de batch nu")
+	bs, err := s.Flush(ctx, event.ChannelPrint, "")
+	if err != nil {
+		return fmt.Errorf("demo: flush the print batch: %w", err)
+	}
+	if len(bs) == 0 {
+		fmt.Fprintln(out, "   (geen brieven)")
+	}
+	for _, b := range bs {
+		fmt.Fprintf(out, "   batch %s: %d brief/brieven in %s\n", b.ID, b.Items, filepath.Join(dir, b.ID))
+		raw, err := os.ReadFile(filepath.Join(dir, b.ID, "manifest.csv"))
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		for _, l := range strings.Split(strings.TrimRight(string(raw), "\n"), "\n") {
+			fmt.Fprintln(out, "   manifest.csv  "+l)
+		}
+	}
+	fmt.Fprintln(out)
 	return nil
 }
 

@@ -78,6 +78,9 @@ func newRulesCheckCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			if n := checkLetters(out, rs, args[0]); n > 0 {
+				return fmt.Errorf("rules in %s: %d letter template(s) do not render", args[0], n)
+			}
 			warnings := len(rs.Warnings())
 			for _, w := range rs.Warnings() {
 				fmt.Fprintln(out, "warning:", w)

@@ -358,6 +358,12 @@ func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel
 	if w := cfg.Print.Window; w != nil {
 		pc.Window = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
 	}
+	for name, w := range cfg.Print.Envelopes {
+		if pc.Envelopes == nil {
+			pc.Envelopes = map[string]printstraat.Window{}
+		}
+		pc.Envelopes[name] = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
+	}
 	if cfg.Print.Logo != "" {
 		logo, err := os.ReadFile(cfg.Print.Logo)
 		if err != nil {
@@ -366,7 +372,21 @@ func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel
 		pc.Logo, pc.LogoType = logo, "PNG"
 	}
 	for _, p := range cfg.Print.Profiles {
-		pc.Profiles = append(pc.Profiles, printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir})
+		pp := printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir}
+		if s := p.SFTP; s != nil {
+			pp.SFTP = &printstraat.SFTP{Addr: s.Addr, User: s.User, HostKey: s.HostKey, Password: s.Password, Dir: s.Dir}
+			if s.KeyFile != "" {
+				key, err := os.ReadFile(s.KeyFile)
+				if err != nil {
+					return nil, fmt.Errorf("print.profiles %s: sftp.key_file: %w", p.Name, err)
+				}
+				pp.SFTP.Key = key
+			}
+		}
+		if r := p.REST; r != nil {
+			pp.REST = &printstraat.REST{Endpoint: r.Endpoint, APIKeyHeader: r.APIKeyHeader, APIKey: r.APIKey, Username: r.Username, Password: r.Password}
+		}
+		pc.Profiles = append(pc.Profiles, pp)
 	}
 	return printstraat.New(pc)
 }

@@ -350,6 +350,9 @@ type Delivery struct {
 	// template path, Berichtenbox subject template) for message+language.
 	TemplateID      string            `json:"templateId,omitempty"`
 	Personalisation map[string]string `json:"personalisation,omitempty"`
+	// Envelope and Postage are a letter's (print: {envelope, postage}).
+	Envelope string `json:"envelope,omitempty"`
+	Postage  string `json:"postage,omitempty"`
 	CreatedAt       time.Time         `json:"createdAt"`
 }
 
