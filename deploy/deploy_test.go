@@ -35,6 +35,7 @@ var scaledEnv = map[string]string{
 	"KOERIER_ADMIN_TOKEN":               "t-admin",
 	"KOERIER_AMQP_URL":                  "amqp://koerier:secret@rabbitmq:5672/koerier",
 	"KOERIER_SUBJECT_KEY":               "k-subject",
+	"KOERIER_DATA_KEY":                  "vT3o9eTb7gQ8zvB7h0m4WcY9Qm6u0q1Qm0d8m0d6m0c=",
 	"KOERIER_ZGW_SECRET":                "s-zgw",
 	"KOERIER_ZAKEN_URL":                 "https://openzaak.example.nl/zaken/api/v1",
 	"KOERIER_CATALOGI_URL":              "https://openzaak.example.nl/catalogi/api/v1",
