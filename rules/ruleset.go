@@ -82,13 +82,21 @@ type Message struct {
 }
 
 // Template is what a channel needs to render one message: a Notify template
-// id (email, sms), a Berichtenbox subject and body (Go text/template), or a
-// letter template (print).
+// id (email, sms), a Berichtenbox bericht (berichttype, subject and body in
+// the rules' template language, and what to attach), or a letter template
+// (print).
 type Template struct {
 	NotifyTemplate string `json:"notifyTemplate,omitempty"`
 	Subject        string `json:"subject,omitempty"`
 	Body           string `json:"body,omitempty"`
-	Letter         string `json:"letter,omitempty"`
+	// BerichtType is the Berichtenbox berichttype as registered at Logius
+	// (1–8 characters); a language variant without one uses nld's.
+	BerichtType string `json:"berichtType,omitempty"`
+	// Attach names the document to attach (AttachBesluitDocument) or "".
+	Attach string `json:"attach,omitempty"`
+	Letter string `json:"letter,omitempty"`
+
+	subject, body *fieldTemplate
 }
 
 // ID is the one identifier Delivery.TemplateID carries for this template.
