@@ -64,7 +64,7 @@ func TestMarshalBatchValidatesAgainstXSD(t *testing.T) {
 	full := bericht(1)
 	full.PublicatieDatum = aanmaak.Add(time.Hour)
 	full.EindDatumHandelingsTermijn = aanmaak.Add(14 * 24 * time.Hour)
-	full.Onderwerp = strings.Repeat("é", MaxOnderwerpLen)                    // characters, not bytes
+	full.Onderwerp = strings.Repeat("é", MaxOnderwerpLen)                       // characters, not bytes
 	full.BerichtTekst = strings.Repeat("a\n", 1000) + strings.Repeat("b", 1000) // \r\n counts as two: 4000
 	full.Referentie = strings.Repeat("R", MaxReferentieLen)
 	two := bericht(2)
