@@ -241,7 +241,7 @@ const pageSize = 250
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if tt := q.Get("template_type"); tt != "" && tt != "sms" && tt != "email" && tt != "letter" && tt != "messagebox" {
-		writeError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("'%s' is not one of [sms, email, letter, messagebox]", tt))
+		writeError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("'%s' is not one of [sms, email, letter]", tt))
 		return
 	}
 	statuses := q["status"]
