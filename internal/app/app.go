@@ -235,6 +235,10 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 // and one package under channels/.
 func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
 	var chs []channels.Channel
+	documents, err := besluitDocuments(cfg, log, clock.Or(now))
+	if err != nil {
+		return nil, err
+	}
 	if cfg.Notify.URL != "" {
 		// No in-process HTTP retries for Notify: a POST retried after a 5xx
 		// from a proxy could send a message Notify had already accepted.
@@ -246,8 +250,39 @@ func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*chann
 			return nil, err
 		}
 		chs = append(chs, notifynl.EmailChannel(c), notifynl.SMSChannel(c))
+		if cfg.Berichtenbox.Transport == config.BerichtenboxMessagebox {
+			chs = append(chs, berichtenbox.NewChannel(notifynl.Messagebox(c), documents))
+		}
 	}
 	return channels.NewRegistry(chs...)
+}
+
+// besluitDocuments fetches a besluit's documents for the Berichtenbox
+// from the Documenten API, with the ZGW credentials and allow-list; nil
+// when no Documenten API is configured.
+func besluitDocuments(cfg config.Config, log *slog.Logger, now func() time.Time) (berichtenbox.Documents, error) {
+	if cfg.ZGW.Besluiten == "" || cfg.ZGW.Documenten == "" {
+		return nil, nil
+	}
+	zc, err := zgw.NewClient(ZGWConfig(cfg, nil, log).APIs, httpclient.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("zgw: %w", err)
+	}
+	zc.SetClock(now)
+	return func(ctx context.Context, besluitURL string, limit int64) ([]berichtenbox.Document, error) {
+		docs, err := zc.BesluitDocuments(ctx, besluitURL, limit)
+		if errors.Is(err, zgw.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", berichtenbox.ErrBijlageTeGroot, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make([]berichtenbox.Document, len(docs))
+		for i, d := range docs {
+			out[i] = berichtenbox.Document{Titel: d.Titel, Formaat: d.Formaat, Content: d.Content}
+		}
+		return out, nil
+	}, nil
 }
 
 // registerQueueDepth exports the number of messages waiting per topic, read

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // Document is a document downloaded from the Documenten API.
@@ -81,3 +82,7 @@ func (c *Client) BesluitDocuments(ctx context.Context, besluitURL string, limit 
 	}
 	return out, nil
 }
+
+// SetClock makes the client sign its JWTs on now (the app's one clock)
+// instead of the wall clock.
+func (c *Client) SetClock(now func() time.Time) { c.now = now }
