@@ -127,6 +127,11 @@ func TestMarshalBatchHasTheShapeOfTheVoorbeeldbericht(t *testing.T) {
 	if len(v.Berichten) != 1 || v.Berichten[0].Onderwerp == "" || len(v.Berichten[0].Bijlagen) != 1 {
 		t.Fatalf("our parser does not read Logius' voorbeeld: %+v", v)
 	}
+	// The validator is not vacuous: the voorbeeld's placeholder ids are no
+	// GUIDs, and xmllint says so.
+	if err := xsdValid(t, requestXSD, voorbeeld); err == nil || !strings.Contains(err.Error(), "BatchID") {
+		t.Fatalf("xmllint accepted the voorbeeld with BatchID \"batchID\": %v", err)
+	}
 }
 
 func TestBerichtTekstKeepsCRLF(t *testing.T) {
