@@ -123,6 +123,9 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	noWatch := time.Duration(0)
 	cfg.Rules.WatchInterval = &noWatch
 	sb.Configure(&cfg)
+	// The Berichtenbox through NotifyNL's messagebox: a besluit reaches a
+	// subscribed inwoner there, with its PDF.
+	cfg.Berichtenbox.Transport = config.BerichtenboxMessagebox
 	if err := config.Finish(&cfg); err != nil {
 		return err
 	}
@@ -171,12 +174,21 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 			}
 		}
 		var got []string
+		var box []notify.Sent
 		for _, s := range sb.Notify.Sent() {
 			if refs[s.Reference] {
 				got = append(got, s.Type)
+				if s.Type == "messagebox" {
+					box = append(box, s)
+				}
 			}
 		}
-		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n\n", len(got), got)
+		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n", len(got), got)
+		for _, b := range box {
+			fmt.Fprintf(out, "   → in de Berichtenbox van BSN %s (berichttype %s): %q, %d PDF-bijlage(n), status %s\n",
+				telemetry.Mask(b.To), b.MessageType, b.Subject, len(b.Attachments), b.Status)
+		}
+		fmt.Fprintln(out)
 	}
 	fmt.Fprintln(out, "Ontvangers zoals Koerier ze kent (koerier explain-recipient), met de bron van elk gegeven:")
 	for _, subj := range []event.Subject{

@@ -765,7 +765,8 @@ func TestDemo(t *testing.T) {
 	if err := runDemo(context.Background(), &out, rulesFile, t.TempDir(), false, now); err != nil {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
-	for _, want := range []string{"Clock: Tuesday 2026-06-09 10:00", "sms verzonden", "email: fallback", "Notify NL ontving hiervoor 2 bericht(en) [email sms]"} {
+	for _, want := range []string{"Clock: Tuesday 2026-06-09 10:00", "sms verzonden", "email: fallback", "Notify NL ontving hiervoor 2 bericht(en) [email sms]",
+		`→ in de Berichtenbox van BSN`, `(berichttype Besluit): "Besluit op uw aanvraag", 1 PDF-bijlage(n), status delivered`} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
 		}
