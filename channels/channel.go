@@ -58,3 +58,20 @@ func (r *Registry) Names() []string {
 	sort.Strings(out)
 	return out
 }
+
+type redeliveryKey struct{}
+
+// WithRedelivery marks ctx as the send of a delivery that was tried
+// before (re-queued, or redelivered by the bus after a crash). Only then
+// can the provider already have it, so only then is a look-up by
+// reference worth its call against the provider's rate limit.
+func WithRedelivery(ctx context.Context, again bool) context.Context {
+	return context.WithValue(ctx, redeliveryKey{}, again)
+}
+
+// Redelivery reports whether ctx is marked by WithRedelivery; true when
+// unmarked, so that a caller that does not know errs on the safe side.
+func Redelivery(ctx context.Context) bool {
+	again, ok := ctx.Value(redeliveryKey{}).(bool)
+	return !ok || again
+}

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -277,8 +278,66 @@ type Notify struct {
 	CallbackToken string `yaml:"callback_token"`
 	// ReferenceLookup asks Notify whether a delivery's reference was already
 	// sent before sending (repairs a crash between send and ledger write).
+	// Only a redelivered message is looked up.
 	ReferenceLookup *bool `yaml:"reference_lookup"`
+	// EmailReplyToID and SMSSenderID are the default service's
+	// email_reply_to_id and sms_sender_id (empty: Notify's default).
+	EmailReplyToID string `yaml:"email_reply_to_id"`
+	SMSSenderID    string `yaml:"sms_sender_id"`
+	// Services are further Notify services (per afdeling or label), each
+	// with its own API key and callback token. The service of api_key above
+	// is called "default" and comes first; without api_key the first of
+	// these is the default. A message chooses one with notify_service.
+	Services []NotifyService `yaml:"services"`
+	// RateLimit is Notify's request limit per API key, which all replicas
+	// share (Redis on the scaled set-up, in-process on the embedded one).
+	RateLimit NotifyRateLimit `yaml:"rate_limit"`
+	// RetryAfterCap bounds how long a 429's Retry-After holds a key back.
+	RetryAfterCap time.Duration `yaml:"retry_after_cap"`
+	// Breaker is the circuit breaker per service.
+	Breaker NotifyBreaker `yaml:"breaker"`
 }
+
+// NotifyService is one Notify NL service Koerier sends through.
+type NotifyService struct {
+	// Name is what rules use in notify_service (lower case, digits, -).
+	Name           string `yaml:"name"`
+	APIKey         string `yaml:"api_key"`
+	CallbackToken  string `yaml:"callback_token"`
+	EmailReplyToID string `yaml:"email_reply_to_id"`
+	SMSSenderID    string `yaml:"sms_sender_id"`
+}
+
+// NotifyRateLimit is Notify's limit per API key and the margin we keep.
+type NotifyRateLimit struct {
+	Requests int           `yaml:"requests"`
+	Per      time.Duration `yaml:"per"`
+	// Margin is the fraction of the limit left unused (0.02 = 2 %).
+	Margin float64 `yaml:"margin"`
+}
+
+// NotifyBreaker configures the circuit breaker of each Notify service.
+type NotifyBreaker struct {
+	// Failures: consecutive 5xx or timeouts that open it (0: no breaker).
+	Failures int `yaml:"failures"`
+	// Interval: how long it stays open before one probe.
+	Interval time.Duration `yaml:"interval"`
+}
+
+// AllServices is the list of Notify services, the default first.
+func (n Notify) AllServices() []NotifyService {
+	var out []NotifyService
+	if n.APIKey != "" {
+		out = append(out, NotifyService{Name: DefaultNotifyService, APIKey: n.APIKey, CallbackToken: n.CallbackToken,
+			EmailReplyToID: n.EmailReplyToID, SMSSenderID: n.SMSSenderID})
+	}
+	return append(out, n.Services...)
+}
+
+var serviceName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// DefaultNotifyService is the name of the service of notify.api_key.
+const DefaultNotifyService = "default"
 
 // Rules configures the rules file.
 type Rules struct {
@@ -335,8 +394,9 @@ func Default() Config {
 		BRP:          BRP{APIKeyHeader: "X-API-KEY", CacheTTL: dur(5 * time.Minute)},
 		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus", CacheTTL: dur(24 * time.Hour),
 			EBMS: EBMS{BatchWindow: dur(time.Minute), ResultTimeout: dur(4 * time.Hour), PollInterval: dur(30 * time.Second)}},
-		Notify:       Notify{ReferenceLookup: &yes},
-		Rules:        Rules{Path: "config/rules.example.yaml", WatchInterval: dur(5 * time.Second)},
+		Notify: Notify{ReferenceLookup: &yes, RateLimit: NotifyRateLimit{Requests: 3000, Per: time.Minute, Margin: 0.02},
+			RetryAfterCap: 5 * time.Minute, Breaker: NotifyBreaker{Failures: 5, Interval: 30 * time.Second}},
+		Rules: Rules{Path: "config/rules.example.yaml", WatchInterval: dur(5 * time.Second)},
 		Pipeline: Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute,
 			TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
 		Telemetry: Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
@@ -574,8 +634,31 @@ func (c *Config) Validate() error {
 	default:
 		bad("berichtenbox.transport", "%q is not a transport (hint: messagebox or ebms)", b.Transport)
 	}
-	if c.Notify.URL != "" && c.Notify.APIKey == "" {
-		bad("notify.api_key", "required when notify.url is set (format {name}-{service_id}-{secret})")
+	if c.Notify.URL != "" && c.Notify.APIKey == "" && len(c.Notify.Services) == 0 {
+		bad("notify.api_key", "required when notify.url is set (format {name}-{service_id}-{secret}), or list notify.services")
+	}
+	seenService := map[string]bool{}
+	if c.Notify.APIKey != "" {
+		seenService[DefaultNotifyService] = true
+	}
+	for i, s := range c.Notify.Services {
+		key := fmt.Sprintf("notify.services[%d]", i)
+		switch {
+		case !serviceName.MatchString(s.Name):
+			bad(key+".name", "%q must be lower case letters, digits and - (e.g. vergunningen)", s.Name)
+		case seenService[s.Name]:
+			bad(key+".name", "%q is used twice (the service of notify.api_key is called %q)", s.Name, DefaultNotifyService)
+		}
+		seenService[s.Name] = true
+		if s.APIKey == "" {
+			bad(key+".api_key", "required (format {name}-{service_id}-{secret})")
+		}
+	}
+	if r := c.Notify.RateLimit; r.Requests < 1 || r.Per <= 0 || r.Margin < 0 || r.Margin >= 1 {
+		bad("notify.rate_limit", "needs requests >= 1, per > 0 and 0 <= margin < 1 (Notify: {requests: 3000, per: 1m, margin: 0.02}), got %+v", r)
+	}
+	if c.Notify.Breaker.Failures < 0 || (c.Notify.Breaker.Failures > 0 && c.Notify.Breaker.Interval <= 0) {
+		bad("notify.breaker", "needs failures >= 0 and, when failures > 0, an interval > 0 (e.g. {failures: 5, interval: 30s})")
 	}
 	if c.OpenKlant.URL != "" && c.OpenKlant.Token == "" {
 		bad("openklant.token", "required when openklant.url is set")
@@ -695,6 +778,10 @@ func (c *Config) Warnings() []*Error {
 		{"notify.api_key", c.Notify.APIKey},
 		{"notify.callback_token", c.Notify.CallbackToken},
 		{"server.omc_compat.jwt_secret", c.Server.OMCCompat.JWTSecret},
+	}
+	for i, s := range c.Notify.Services {
+		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("notify.services[%d].api_key", i), s.APIKey},
+			struct{ key, val string }{fmt.Sprintf("notify.services[%d].callback_token", i), s.CallbackToken})
 	}
 	for i, v := range c.Server.NotificatiesTokens {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("server.notificaties_tokens[%d]", i), v})

@@ -70,7 +70,7 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 		// back when its lease has run out.
 		return Result{}, failure.RetryAfter(errors.New("delivery is being sent by another worker"), r.o.LeaseTTL)
 	}
-	receipt, err := ch.Send(ctx, d)
+	receipt, err := ch.Send(channels.WithRedelivery(ctx, refsFrom(ctx).Redelivered), d)
 	if err != nil {
 		_ = r.d.Store.Release(ctx, "lease:"+d.ID)
 		switch failure.Classify(err).Kind {

@@ -16,6 +16,9 @@ type metrics struct {
 	// undeliverable counts decisions whose channel plan this installation
 	// cannot deliver on any channel.
 	undeliverable metric.Int64Counter
+	// unknownReference counts provider receipts for a delivery we do not
+	// (or no longer) know: forged, or later than the delivery state's TTL.
+	unknownReference metric.Int64Counter
 }
 
 func newMetrics(m metric.Meter) (*metrics, error) {
@@ -49,5 +52,11 @@ func newMetrics(m metric.Meter) (*metrics, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &metrics{processed: processed, requeued: requeued, latency: latency, deadLettered: dead, undeliverable: undeliverable}, nil
+	unknown, err := m.Int64Counter("koerier_unknown_reference_total",
+		metric.WithDescription("Provider receipts whose reference matches no delivery Koerier keeps (forged, or after the delivery state expired)."))
+	if err != nil {
+		return nil, err
+	}
+	return &metrics{processed: processed, requeued: requeued, latency: latency, deadLettered: dead, undeliverable: undeliverable,
+		unknownReference: unknown}, nil
 }

@@ -84,7 +84,9 @@ func (r *Router) quickRetry(err error) bool {
 // An error that names its reason and its own wait (failure.Later: the ZGW
 // rol race, a taak another replica handles) is paced by the peer client that
 // returned it, which also decides when to give up (it reads the same counter
-// as event.Inbound.Attempt).
+// as event.Inbound.Attempt). A parked failure (failure.Park: held back by
+// a rate limiter, an open circuit breaker or a daily limit before the peer
+// was called) is re-queued for its own time without counting an attempt.
 func (r *Router) requeue(h message.HandlerFunc) message.HandlerFunc {
 	return func(msg *message.Message) ([]*message.Message, error) {
 		out, err := h(msg)
@@ -106,7 +108,14 @@ func (r *Router) requeue(h message.HandlerFunc) message.HandlerFunc {
 		topic := message.SubscribeTopicFromCtx(ctx)
 		cp := msg.Copy()
 		cp.SetContext(ctx)
-		cp.Metadata.Set(MetaAttempt, strconv.Itoa(n+1))
+		counted := n + 1
+		if f.Parked {
+			// Held back before the peer was called (rate limit, open
+			// breaker, daily limit): not an attempt, so a park of hours
+			// leaves the backoff for real failures intact.
+			counted = n
+		}
+		cp.Metadata.Set(MetaAttempt, strconv.Itoa(counted))
 		setDue(cp, next)
 		if perr := r.pub.Publish(topic, cp); perr != nil {
 			return nil, fmt.Errorf("re-queue after %v: %w", err, perr)
@@ -126,6 +135,9 @@ func (r *Router) requeue(h message.HandlerFunc) message.HandlerFunc {
 		detail := fmt.Sprintf("tijdelijke fout bij poging %d van %d; volgende poging om %s", n+1, steps+1, next.In(amsterdam).Format("02-01-2006 15:04:05"))
 		if f.Reason != "" {
 			detail = fmt.Sprintf("%s (poging %d); volgende poging om %s", f.Reason, n+1, next.In(amsterdam).Format("02-01-2006 15:04:05"))
+		}
+		if f.Parked {
+			detail = fmt.Sprintf("geparkeerd (%s), telt niet als poging; volgende poging om %s", f.Reason, next.In(amsterdam).Format("02-01-2006 15:04:05"))
 		}
 		if peer != "" {
 			detail += "; " + peer

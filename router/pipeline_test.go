@@ -380,3 +380,62 @@ func TestSentDeliveryIsNotSentAgain(t *testing.T) {
 		t.Fatalf("%d emails, want none (it went out before)", p.email.Sent())
 	}
 }
+
+// A provider receipt whose reference matches no delivery (forged, or a
+// bounce after the delivery state expired) is recorded on a trail of its
+// own and never dead-lettered, whatever its status.
+func TestReceiptForUnknownDelivery(t *testing.T) {
+	p := startPipeline(t, []string{"email"}, nil)
+	dead, err := p.bus.Subscriber.Subscribe(context.Background(), event.TopicDeadLetter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, status := range []string{event.OutcomePermanent, event.OutcomeDelivered, "temporary-failure"} {
+		ref := fmt.Sprintf("onbekend-%d", i)
+		o := event.Outcome{DeliveryID: ref, Channel: "email", Status: status, Reason: "bounce"}
+		if err := p.bus.Publisher.Publish(event.TopicOutcomes, message.NewMessage(ref, event.Marshal(o))); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, "the unknown-reference record", func() bool { return count(p.trail(t, ref), "settle", "unknown-reference") == 1 })
+	}
+	select {
+	case msg := <-dead:
+		t.Fatalf("a receipt for an unknown delivery was dead-lettered: %s %s", msg.UUID, msg.Metadata)
+	case <-time.After(300 * time.Millisecond):
+	}
+}
+
+// A channel that parks a delivery (rate limit, open breaker, daily limit)
+// more often than the backoff has steps: parks are no attempts, so the
+// delivery is neither dead-lettered nor counted, and goes out once the park
+// ends; the trail says it was parked.
+func TestParkDoesNotCountAsAttempt(t *testing.T) {
+	var mu sync.Mutex
+	parks := 0
+	p := startPipeline(t, []string{"email"}, func(p *pipeline) {
+		p.email.fail = func(d event.Delivery) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if parks < 5 { // the backoff has 2 steps
+				parks++
+				return failure.Park("notify-snelheidslimiet", p.r.d.Now().Add(20*time.Millisecond), errors.New("notifynl: rate limit: wait"))
+			}
+			return nil
+		}
+	})
+	p.post(t, "n-park")
+	eventually(t, "the email", func() bool { return p.email.Sent() == 1 })
+	recs := p.trail(t, "n-park")
+	eventually(t, "the trail", func() bool { recs = p.trail(t, "n-park"); return count(recs, "deliver", "sent") == 1 })
+	if got := count(recs, "deliver", "requeued"); got != 5 {
+		t.Fatalf("%d parks in the trail, want 5: %+v", got, recs)
+	}
+	if count(recs, "deliver", "deadletter") != 0 {
+		t.Fatalf("a parked delivery was dead-lettered: %+v", recs)
+	}
+	for _, r := range recs {
+		if r.Status == "requeued" && !strings.Contains(r.Detail, "geparkeerd (notify-snelheidslimiet), telt niet als poging") {
+			t.Fatalf("park detail %q", r.Detail)
+		}
+	}
+}

@@ -5,6 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/store"
 )
@@ -59,6 +62,18 @@ func (r *Router) settle(ctx context.Context, o event.Outcome) (Result, error) {
 
 func (r *Router) settleDelivery(ctx context.Context, o event.Outcome, d *event.Delivery) (Result, error) {
 	rec := store.Record{Channel: o.Channel, Status: o.Status, ProviderID: o.ProviderID, Detail: o.Reason}
+	if d == nil && refsFrom(ctx).Notification == "" {
+		// A receipt whose reference we do not know: forged, or a bounce
+		// after the delivery state's retention. Record it on a trail of
+		// its own (the ledger needs a trace id; the receipt has none of
+		// ours) and go on: retrying cannot make the delivery known, and
+		// the dead letters are for what an operator can fix.
+		r.metrics.unknownReference.Add(ctx, 1, metric.WithAttributes(attribute.String("channel", o.Channel)))
+		r.log.WarnContext(ctx, "provider receipt for an unknown delivery; recorded, not acted on", "status", o.Status, "reference", o.DeliveryID)
+		rec.TraceID, rec.Status = "onbekende-referentie:"+o.DeliveryID, "unknown-reference"
+		rec.Detail = fmt.Sprintf("ontvangstbericht (%s) voor een onbekende of verlopen bezorging; niets gedaan: %s", o.Status, o.Reason)
+		return Result{Status: "unknown-reference", Ledger: []store.Record{rec}}, nil
+	}
 	if d != nil {
 		rec.TraceID, rec.EventID, rec.Rule, rec.SubjectRef = d.InboundID, d.EventID, d.Decision.Rule, r.subjectRef(d.Recipient.Subject)
 	}

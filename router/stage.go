@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/mijnservices/koerier/internal/bus"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
@@ -84,6 +85,9 @@ type Refs struct {
 	Channel      string
 	// Attempt is the message's re-queue counter (MetaAttempt), 0 at first.
 	Attempt int
+	// Redelivered is set when this message was handled before: re-queued,
+	// or delivered again by the bus after a crash or a nack.
+	Redelivered bool
 }
 
 type refsKey struct{}
@@ -155,6 +159,8 @@ func handler[In any](r *Router, s Stage[In]) message.NoPublishHandlerFunc {
 	return func(msg *message.Message) error {
 		start := r.d.Now()
 		refs := Refs{Stage: s.Name, Channel: s.Channel, Attempt: attempt(msg)}
+		busAttempt, _ := strconv.Atoi(msg.Metadata.Get(bus.MetaDeliveryAttempt))
+		refs.Redelivered = refs.Attempt > 0 || busAttempt > 1
 		in, err := s.decode(msg)
 		if err == nil && s.Refs != nil {
 			got := s.Refs(in)

@@ -250,6 +250,9 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 	}
 	rule := m.Rule
 	d.Message = rule.Message
+	if msg := m.rs.messages[rule.Message]; msg != nil {
+		d.NotifyService, d.EmailReplyToID, d.SMSSenderID, d.NoKlantcontact = msg.NotifyService, msg.EmailReplyToID, msg.SMSSenderID, msg.NoKlantcontact
+	}
 	if r == nil {
 		r = &event.Recipient{Unknown: true}
 	}

@@ -546,6 +546,27 @@ func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 			p.str(cv, "description")
 		case key == "personalisation":
 			m.personalisation, _ = p.parsePersonalisation(cv, "messages."+name+".personalisation")
+		case key == "notify_service":
+			if sv, ok := p.str(cv, "messages."+name+".notify_service"); ok {
+				if !notifyServiceName.MatchString(sv) {
+					p.errf(cv, "use the name of a service under notify.services in the configuration (lower case letters, digits and -), or leave notify_service out for the first", "messages.%s.notify_service %q is not a Notify service name", name, sv)
+				}
+				m.NotifyService = sv
+			}
+		case key == "email_reply_to_id" || key == "sms_sender_id":
+			if sv, ok := p.str(cv, "messages."+name+"."+key); ok {
+				if _, err := uuid.Parse(sv); err != nil {
+					p.errf(cv, "copy the id from the Notify NL portal (Settings > Reply-to email addresses or Text message senders)", "messages.%s.%s %q is not a Notify id (a UUID)", name, key, sv)
+				} else if key == "email_reply_to_id" {
+					m.EmailReplyToID = sv
+				} else {
+					m.SMSSenderID = sv
+				}
+			}
+		case key == "register_klantcontact":
+			if b, ok := p.boolean(cv, "messages."+name+".register_klantcontact"); ok {
+				m.NoKlantcontact = !b
+			}
 		case contains(sendChannels, key):
 			if t, ok := p.template(key, cv, "messages."+name+"."+key); ok {
 				m.Variants[defaultLanguage][key] = t
@@ -570,6 +591,9 @@ func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 	}
 	return m
 }
+
+// notifyServiceName is the form of notify.services[].name.
+var notifyServiceName = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // languageHint explains the ISO 639-2 rule for two-letter codes (en, de),
 // the most likely mistake.

@@ -224,3 +224,36 @@ func TestTestdataFiles(t *testing.T) {
 		})
 	}
 }
+
+func TestNotifyServiceKey(t *testing.T) {
+	const src = `version: 1
+messages:
+  m:
+    notify_service: vergunningen
+    email_reply_to_id: 8e222534-7f05-4972-86e3-17c5d9f894e2
+    register_klantcontact: false
+    email: {notify_template: f6619e17-d547-4c7a-80f7-97f69efd742d}
+rules:
+  - name: r
+    when: "true"
+    message: m
+    channels: {inwoner: [email], bedrijf: [email]}
+`
+	rs, err := LoadSources(Source{Name: "rules.yaml", Data: []byte(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rs.NotifyServices(); got["vergunningen"] == "" || len(got) != 1 {
+		t.Fatalf("NotifyServices() = %v", got)
+	}
+	for _, bad := range []struct{ from, to, want string }{
+		{"notify_service: vergunningen", "notify_service: Vergunningen!", `messages.m.notify_service "Vergunningen!" is not a Notify service name`},
+		{"email_reply_to_id: 8e222534-7f05-4972-86e3-17c5d9f894e2", "email_reply_to_id: noreply", `messages.m.email_reply_to_id "noreply" is not a Notify id`},
+		{"register_klantcontact: false", "register_klantcontact: misschien", "register_klantcontact"},
+	} {
+		_, err := LoadSources(Source{Name: "rules.yaml", Data: []byte(strings.Replace(src, bad.from, bad.to, 1))})
+		if err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Fatalf("%s: error %v, want %q", bad.to, err, bad.want)
+		}
+	}
+}

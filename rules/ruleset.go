@@ -1,6 +1,7 @@
 package rules
 
 import (
+	"fmt"
 	"sort"
 	"time"
 
@@ -79,6 +80,28 @@ type Message struct {
 	bad bool
 	// personalisation is the message's level of personalisation templates.
 	personalisation personalisationLevel
+	// NotifyService names the Notify service (notify.services[].name) of
+	// the message's email and SMS; empty is the first.
+	NotifyService string
+	// EmailReplyToID and SMSSenderID override the service's.
+	EmailReplyToID, SMSSenderID string
+	// NoKlantcontact: register_klantcontact: false.
+	NoKlantcontact bool
+}
+
+// NotifyServices lists the Notify services the messages name, with the
+// message (file:line) that names each first, so that an installation can
+// refuse rules naming a service it does not have.
+func (rs *RuleSet) NotifyServices() map[string]string {
+	out := map[string]string{}
+	for _, m := range rs.messages {
+		if m.NotifyService != "" {
+			if _, ok := out[m.NotifyService]; !ok {
+				out[m.NotifyService] = fmt.Sprintf("%s: message %q", m.Pos, m.Name)
+			}
+		}
+	}
+	return out
 }
 
 // Template is what a channel needs to render one message: a Notify template

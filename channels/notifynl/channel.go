@@ -1,6 +1,7 @@
 package notifynl
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -17,17 +18,38 @@ var (
 	errNoPhone = errors.New("no phone number")
 )
 
-// channel is the email or SMS channel on one Client.
+// channel is the email or SMS channel on one or more Notify services.
 type channel struct {
-	c    *Client
-	kind string // event.ChannelEmail or event.ChannelSMS; also Notify's template_type
+	services []*Client // the first is the default
+	kind     string    // event.ChannelEmail or event.ChannelSMS; also Notify's template_type
 }
 
-// EmailChannel returns the "email" channel, sending through c.
-func EmailChannel(c *Client) channels.Channel { return &channel{c: c, kind: event.ChannelEmail} }
+// EmailChannel returns the "email" channel, sending through the services
+// (one Client per Notify service, each with its own API key; the first is
+// used unless a message names another with notify_service).
+func EmailChannel(services ...*Client) channels.Channel {
+	return &channel{services: services, kind: event.ChannelEmail}
+}
 
-// SMSChannel returns the "sms" channel, sending through c.
-func SMSChannel(c *Client) channels.Channel { return &channel{c: c, kind: event.ChannelSMS} }
+// SMSChannel returns the "sms" channel, sending through the services (see
+// EmailChannel).
+func SMSChannel(services ...*Client) channels.Channel {
+	return &channel{services: services, kind: event.ChannelSMS}
+}
+
+// client is the service a delivery goes through.
+func (ch *channel) client(d event.Delivery) (*Client, error) {
+	name := d.Decision.NotifyService
+	if name == "" && len(ch.services) > 0 {
+		return ch.services[0], nil
+	}
+	for _, c := range ch.services {
+		if c.service == name {
+			return c, nil
+		}
+	}
+	return nil, configError(fmt.Errorf("notifynl: send %s: message %q names notify_service %q, which is not configured under notify.services", ch.kind, d.Decision.Message, name))
+}
 
 func (ch *channel) Name() string { return ch.kind }
 
@@ -53,8 +75,14 @@ func (ch *channel) Send(ctx context.Context, d event.Delivery) (channels.Receipt
 		return channels.Receipt{}, configError(fmt.Errorf("notifynl: %s: no Notify template id for message %q in language %q", op, d.Decision.Message, d.Decision.Language))
 	}
 
-	if ch.c.lookup {
-		rec, found, err := ch.previous(ctx, d.ID)
+	c, err := ch.client(d)
+	if err != nil {
+		return channels.Receipt{}, err
+	}
+	// Only a delivery that was tried before can be at Notify already; the
+	// look-up costs a call against the rate limit, so a first send skips it.
+	if c.lookup && channels.Redelivery(ctx) {
+		rec, found, err := ch.previous(ctx, c, d.ID)
 		if err != nil || found {
 			return rec, err
 		}
@@ -64,14 +92,13 @@ func (ch *channel) Send(ctx context.Context, d event.Delivery) (channels.Receipt
 	for k, v := range d.Personalisation {
 		pers[k] = v
 	}
-	var (
-		resp NotificationResponse
-		err  error
-	)
+	var resp NotificationResponse
 	if ch.kind == event.ChannelSMS {
-		resp, err = ch.c.SendSMS(ctx, SMSRequest{PhoneNumber: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID, SMSSenderID: ch.c.sender})
+		resp, err = c.SendSMS(ctx, SMSRequest{PhoneNumber: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID,
+			SMSSenderID: cmp.Or(d.Decision.SMSSenderID, c.sender)})
 	} else {
-		resp, err = ch.c.SendEmail(ctx, EmailRequest{EmailAddress: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID, EmailReplyToID: ch.c.replyTo})
+		resp, err = c.SendEmail(ctx, EmailRequest{EmailAddress: to, TemplateID: d.TemplateID, Personalisation: pers, Reference: d.ID,
+			EmailReplyToID: cmp.Or(d.Decision.EmailReplyToID, c.replyTo)})
 	}
 	if err != nil {
 		return channels.Receipt{}, err
@@ -82,8 +109,8 @@ func (ch *channel) Send(ctx context.Context, d event.Delivery) (channels.Receipt
 // previous looks the reference up at Notify. A notification that already
 // failed is reported as the permanent failure it is, so the plan moves on
 // rather than sending into the same bounce again.
-func (ch *channel) previous(ctx context.Context, ref string) (channels.Receipt, bool, error) {
-	ns, err := ch.c.NotificationsByReference(ctx, ref, ch.kind)
+func (ch *channel) previous(ctx context.Context, c *Client, ref string) (channels.Receipt, bool, error) {
+	ns, err := c.NotificationsByReference(ctx, ref, ch.kind)
 	if err != nil {
 		return channels.Receipt{}, false, err
 	}

@@ -6,14 +6,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"go.opentelemetry.io/otel/metric"
+
 	"github.com/mijnservices/koerier/internal/clock"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/httpclient"
+	"github.com/mijnservices/koerier/internal/ratelimit"
 )
 
 // maxBody bounds what we read from Notify: its answers are small, and a
@@ -31,6 +35,15 @@ type Client struct {
 	// replyTo and sender are the channels' email_reply_to_id and
 	// sms_sender_id; empty means the service's default.
 	replyTo, sender string
+
+	// See limits.go.
+	service    string
+	limiter    ratelimit.Limiter
+	retryCap   time.Duration
+	breakerCfg BreakerSettings
+	meter      metric.Meter
+	log        *slog.Logger
+	g          *guard
 }
 
 // Option tunes a Client.
@@ -82,6 +95,9 @@ func New(baseURL, apiKey string, httpClient *http.Client, opts ...Option) (*Clie
 	c := &Client{base: u, key: k, hc: httpClient, now: clock.System, lookup: true}
 	for _, o := range opts {
 		o(c)
+	}
+	if err := c.setupGuard(); err != nil {
+		return nil, fmt.Errorf("notifynl: %w", err)
 	}
 	if c.hc == nil {
 		o := c.hopts
@@ -234,6 +250,15 @@ func (c *Client) do(ctx context.Context, op, method, path string, in any, want i
 	}
 	req.Header.Set("Accept", "application/json")
 	req.Header.Set("User-Agent", "koerier-notifynl")
+	if err := c.before(ctx, op); err != nil {
+		return err
+	}
+	return c.guarded(op, func() error { return c.call(ctx, op, req, want, out) })
+}
+
+// call sends req once (retries happen inside the http client) and reads
+// the answer.
+func (c *Client) call(ctx context.Context, op string, req *http.Request, want int, out any) error {
 	if err := c.key.authorize(req, c.now()); err != nil {
 		return err
 	}
@@ -253,7 +278,11 @@ func (c *Client) do(ctx context.Context, op, method, path string, in any, want i
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 			return fmt.Errorf("notifynl: %s: unexpected status %d, want %d", op, resp.StatusCode, want)
 		}
-		return classify(parseError(op, resp, b))
+		e := parseError(op, resp, b)
+		if e.StatusCode == http.StatusTooManyRequests {
+			return c.tooMany(ctx, op, e)
+		}
+		return classify(e)
 	}
 	if err := json.Unmarshal(b, out); err != nil {
 		// Notify accepted the request but we cannot read its answer; this is

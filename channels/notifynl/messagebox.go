@@ -56,8 +56,8 @@ type messagebox struct{ c *Client }
 // up (unless that is off), so a redelivered message is not sent twice.
 func (m messagebox) SendBericht(ctx context.Context, deliveryID string, b berichtenbox.Bericht) (channels.Receipt, error) {
 	if m.c.lookup {
-		ch := &channel{c: m.c, kind: NotificationTypeMessagebox}
-		rec, found, err := ch.previous(ctx, deliveryID)
+		ch := &channel{services: []*Client{m.c}, kind: NotificationTypeMessagebox}
+		rec, found, err := ch.previous(ctx, m.c, deliveryID)
 		if err != nil || found {
 			return rec, err
 		}

@@ -844,3 +844,21 @@ func TestEndToEndTaakLinksToItsForm(t *testing.T) {
 		})
 	}
 }
+
+// TestEndToEndReceiptForUnknownReference: a Notify receipt whose reference
+// Koerier does not know (forged, or after the 72 h retention) is answered
+// 204 and recorded, and never fills the dead-letter queue.
+func TestEndToEndReceiptForUnknownReference(t *testing.T) {
+	h := startHarness(t, "embedded")
+	const ref = "0123456789abcdef0123456789abcdef"
+	body := `{"id":"740e5834-3a29-46b4-9a6f-16142fde533a","reference":"` + ref + `","to":"someone@example.com","status":"permanent-failure",
+		"created_at":"2026-06-09T08:00:00.000000Z","completed_at":"2026-06-09T08:00:01.000000Z","sent_at":"2026-06-09T08:00:00.500000Z",
+		"notification_type":"email","template_id":"f6619e17-d547-4c7a-80f7-97f69efd742d","template_version":1}`
+	if code := h.postRaw(t, "/api/v1/callbacks/notify", "application/json", "Bearer "+sandbox.CallbackToken, body); code != http.StatusNoContent {
+		t.Fatalf("callback: HTTP %d, want 204", code)
+	}
+	eventually(t, 20*time.Second, "the unknown-reference record", func() bool { return hasStatus(h.trail(t, ref), "settle", "unknown-reference") })
+	if dls := listed(t, h); len(dls) != 0 {
+		t.Fatalf("dead letters after a receipt for an unknown reference: %+v", dls)
+	}
+}

@@ -10,6 +10,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -22,6 +23,7 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 
@@ -37,6 +39,7 @@ import (
 	"github.com/mijnservices/koerier/internal/httpclient"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/kvk"
+	"github.com/mijnservices/koerier/internal/ratelimit"
 	"github.com/mijnservices/koerier/internal/store"
 	"github.com/mijnservices/koerier/internal/telemetry"
 	"github.com/mijnservices/koerier/internal/zgw"
@@ -62,6 +65,9 @@ type App struct {
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
+	// notify are the Notify NL services, default first.
+	notify  []*notifynl.Client
+	closers []func()
 }
 
 // New builds the app on now, the clock every part of it reads (nil: the
@@ -93,9 +99,24 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		return nil, fmt.Errorf("rules: %w", err)
 	}
 
-	reg, err := Channels(cfg, log, now)
+	lim, closeLim := notifyLimiter(cfg)
+	a.closers = append(a.closers, closeLim)
+	reg, notifyServices, err := buildChannels(cfg, log, now, a.prov.Meter, lim)
 	if err != nil {
 		return nil, err
+	}
+	a.notify = notifyServices
+	// A message naming a Notify service this installation lacks is an
+	// error now, not a dead letter at 3 a.m. (a reload that adds one is
+	// caught by the channel, as a configuration error per delivery).
+	have := map[string]bool{}
+	for _, svc := range cfg.Notify.AllServices() {
+		have[svc.Name] = true
+	}
+	for name, where := range a.rules.Current().NotifyServices() {
+		if !have[name] {
+			return nil, fmt.Errorf("rules: %s: notify_service %q is not configured under notify.services", where, name)
+		}
 	}
 	a.bus, err = bus.New(ctx, BusOptions(cfg, now, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
@@ -136,8 +157,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		Logger: log, Now: now, Meter: a.prov.Meter, TracerProvider: a.prov.TracerProvider, TrustedTraceSources: cfg.Server.TrustedTraceSources,
 		Ready: []httpapi.ReadyCheck{{Name: "bus", Check: a.bus.Ping}},
 	})
-	if cfg.Notify.CallbackToken != "" {
-		a.api.Mount("POST /api/v1/callbacks/notify", notifynl.CallbackHandler(cfg.Notify.CallbackToken, a.publishOutcome))
+	// Each Notify service posts its receipts with its own token to its own
+	// path; the first (default) service also to the path without a name.
+	for i, svc := range cfg.Notify.AllServices() {
+		if svc.CallbackToken == "" {
+			continue
+		}
+		h := notifynl.CallbackHandler(svc.CallbackToken, a.publishOutcome)
+		if i == 0 {
+			a.api.Mount("POST /api/v1/callbacks/notify", h)
+		}
+		a.api.Mount("POST /api/v1/callbacks/notify/"+svc.Name, h)
 	}
 	a.mountOMC(cfg.Server.OMCCompat)
 	a.mountAdmin()
@@ -232,29 +262,72 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 }
 
 // Channels builds the channel registry: adding a channel is one case here
-// and one package under channels/.
+// and one package under channels/. The Notify limiter is in-process here;
+// New shares it through Redis when the store is Redis.
 func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
+	reg, _, err := buildChannels(cfg, log, now, nil, nil)
+	return reg, err
+}
+
+// buildChannels is Channels with the meter and the Notify limiter (nil:
+// no metrics, an in-process limiter); it also returns the Notify clients,
+// one per service, default first.
+func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, meter metric.Meter, lim ratelimit.Limiter) (*channels.Registry, []*notifynl.Client, error) {
 	var chs []channels.Channel
 	documents, err := besluitDocuments(cfg, log, clock.Or(now))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
+	var services []*notifynl.Client
 	if cfg.Notify.URL != "" {
-		// No in-process HTTP retries for Notify: a POST retried after a 5xx
-		// from a proxy could send a message Notify had already accepted.
-		// A failed send goes back to the bus instead, and the next attempt
-		// first looks the delivery's reference up at Notify.
-		c, err := notifynl.New(cfg.Notify.URL, cfg.Notify.APIKey, nil,
-			notifynl.WithClock(clock.Or(now)), notifynl.WithReferenceLookup(*cfg.Notify.ReferenceLookup), notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}))
-		if err != nil {
-			return nil, err
+		n := cfg.Notify
+		if lim == nil {
+			lim = ratelimit.NewLocal(ratelimit.Limit{Requests: n.RateLimit.Requests, Per: n.RateLimit.Per, Margin: n.RateLimit.Margin}, clock.Or(now))
 		}
-		chs = append(chs, notifynl.EmailChannel(c), notifynl.SMSChannel(c))
+		for _, svc := range n.AllServices() {
+			// No in-process HTTP retries for Notify: a POST retried after a
+			// 5xx from a proxy could send a message Notify had already
+			// accepted. A failed send goes back to the bus instead, and the
+			// next attempt first looks the delivery's reference up.
+			opts := []notifynl.Option{notifynl.WithClock(clock.Or(now)), notifynl.WithReferenceLookup(*n.ReferenceLookup),
+				notifynl.WithHTTPOptions(httpclient.Options{Logger: log, RetryMax: -1}),
+				notifynl.WithService(svc.Name), notifynl.WithLimiter(lim), notifynl.WithRetryAfterCap(n.RetryAfterCap),
+				notifynl.WithBreaker(notifynl.BreakerSettings{Failures: n.Breaker.Failures, Interval: n.Breaker.Interval}),
+				notifynl.WithEmailReplyToID(svc.EmailReplyToID), notifynl.WithSMSSenderID(svc.SMSSenderID), notifynl.WithLogger(log)}
+			if meter != nil {
+				opts = append(opts, notifynl.WithMeter(meter))
+			}
+			c, err := notifynl.New(n.URL, svc.APIKey, nil, opts...)
+			if err != nil {
+				return nil, nil, fmt.Errorf("notify service %s: %w", svc.Name, err)
+			}
+			services = append(services, c)
+		}
+		chs = append(chs, notifynl.EmailChannel(services...), notifynl.SMSChannel(services...))
 		if cfg.Berichtenbox.Transport == config.BerichtenboxMessagebox {
-			chs = append(chs, berichtenbox.NewChannel(notifynl.Messagebox(c), documents))
+			// The default service's key: the Berichtenbox is the
+			// gemeente's, not one department's.
+			chs = append(chs, berichtenbox.NewChannel(notifynl.Messagebox(services[0]), documents))
 		}
 	}
-	return channels.NewRegistry(chs...)
+	reg, err := channels.NewRegistry(chs...)
+	return reg, services, err
+}
+
+// notifyLimiter is the limiter all replicas share: on Redis when the store
+// is Redis (the scaled set-up), else nil (buildChannels makes an
+// in-process one).
+func notifyLimiter(cfg config.Config) (ratelimit.Limiter, func()) {
+	if cfg.Store.Backend != "redis" || cfg.Notify.URL == "" {
+		return nil, func() {}
+	}
+	ro := &redis.Options{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password, DB: cfg.Store.Redis.DB}
+	if cfg.Store.Redis.TLS {
+		ro.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12}
+	}
+	c := redis.NewClient(ro)
+	r := cfg.Notify.RateLimit
+	return ratelimit.NewRedis(c, cfg.Store.Redis.Prefix, ratelimit.Limit{Requests: r.Requests, Per: r.Per, Margin: r.Margin}), func() { _ = c.Close() }
 }
 
 // besluitDocuments fetches a besluit's documents for the Berichtenbox
@@ -393,6 +466,9 @@ func (a *App) Close() {
 	}
 	if a.store != nil {
 		_ = a.store.Close()
+	}
+	for _, c := range a.closers {
+		c()
 	}
 	if a.prov != nil {
 		_ = a.prov.Shutdown(context.Background())

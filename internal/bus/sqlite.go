@@ -18,6 +18,7 @@ import (
 	_ "modernc.org/sqlite" // registers the pure-Go "sqlite" driver
 
 	"github.com/mijnservices/koerier/internal/clock"
+	"github.com/mijnservices/koerier/internal/sqlitefile"
 )
 
 // SQLiteConfig configures the embedded SQLite Pub/Sub. Zero values work.
@@ -187,7 +188,7 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	db.SetMaxIdleConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	if err := ensureIncrementalVacuum(db); err != nil {
+	if err := sqlitefile.EnsureIncrementalVacuum(db); err != nil {
 		_ = db.Close()
 		return nil, fmt.Errorf("bus: sqlite: %s: %w", cfg.Path, err)
 	}
@@ -218,37 +219,6 @@ func NewSQLite(cfg SQLiteConfig, logger watermill.LoggerAdapter) (*SQLite, error
 	return s, nil
 }
 
-// ensureIncrementalVacuum makes the file return free pages to the file
-// system on PRAGMA incremental_vacuum. SQLite only takes auto_vacuum before
-// the first table is created and the file is switched to WAL, so a file
-// made by an older Koerier (or fresh in WAL mode) is converted once with a
-// full VACUUM.
-func ensureIncrementalVacuum(db *sql.DB) error {
-	const incremental = 2
-	var mode int
-	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return fmt.Errorf("read auto_vacuum: %w", err)
-	}
-	if mode == incremental {
-		return nil
-	}
-	if _, err := db.Exec("PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
-		return fmt.Errorf("set auto_vacuum: %w", err)
-	}
-	// The pragma alone would do on a file without tables, but not once it
-	// is in WAL mode; VACUUM applies it either way (at once when empty).
-	if _, err := db.Exec("VACUUM"); err != nil {
-		return fmt.Errorf("convert to incremental auto_vacuum: %w", err)
-	}
-	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return fmt.Errorf("read auto_vacuum: %w", err)
-	}
-	if mode != incremental {
-		return fmt.Errorf("auto_vacuum stayed %d after VACUUM, want %d (incremental)", mode, incremental)
-	}
-	return nil
-}
-
 // Compact gives the file's free pages back to the file system and
 // truncates the WAL, so the file shrinks after a flood and the bytes of
 // acked messages are gone from disk (secure_delete zeroes them in the pages
@@ -259,18 +229,8 @@ func (s *SQLite) Compact() error {
 }
 
 func compactConn(conn *sql.Conn) error {
-	ctx := context.Background()
-	if err := incrementalVacuum(ctx, conn); err != nil {
+	if err := sqlitefile.Compact(context.Background(), conn); err != nil {
 		return fmt.Errorf("bus: sqlite: %w", err)
-	}
-	var busy, logFrames, checkpointed int
-	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
-		return fmt.Errorf("bus: sqlite: checkpoint: %w", err)
-	}
-	if busy != 0 {
-		// Another process (the CLI) reads an old snapshot; the next
-		// compaction finishes the job.
-		return errors.New("bus: sqlite: checkpoint: a reader held the WAL; it was not truncated")
 	}
 	return nil
 }
@@ -930,20 +890,4 @@ func (s *SQLite) settleOrRelease(sub *sqliteSubscriber, topic string, c *claimed
 	default:
 		sub.release(topic, c)
 	}
-}
-
-// incrementalVacuum frees every free page. SQLite frees one page per step
-// of the statement, so it is read to the end: Exec would stop after one.
-func incrementalVacuum(ctx context.Context, conn *sql.Conn) error {
-	rows, err := conn.QueryContext(ctx, "PRAGMA incremental_vacuum")
-	if err != nil {
-		return fmt.Errorf("incremental vacuum: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("incremental vacuum: %w", err)
-	}
-	return nil
 }

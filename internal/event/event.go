@@ -320,6 +320,16 @@ type Decision struct {
 	// rendered for this recipient (links to the right portal); the router
 	// adds them to the Delivery's Personalisation over its fixed keys.
 	Personalisation map[string]string `json:"personalisation,omitempty"`
+	// NotifyService is the Notify NL service (notify.services[].name) the
+	// message's email and SMS go through; empty means the first.
+	NotifyService string `json:"notifyService,omitempty"`
+	// EmailReplyToID and SMSSenderID override the service's
+	// email_reply_to_id and sms_sender_id for this message.
+	EmailReplyToID string `json:"emailReplyToId,omitempty"`
+	SMSSenderID    string `json:"smsSenderId,omitempty"`
+	// NoKlantcontact is set when the message asks not to register its
+	// outcome in Open Klant (register_klantcontact: false).
+	NoKlantcontact bool `json:"noKlantcontact,omitempty"`
 	// Berichtenbox is the Berichtenbox bericht the rules rendered, when the
 	// plan has that channel.
 	Berichtenbox *BerichtenboxMessage `json:"berichtenbox,omitempty"`

@@ -6,7 +6,7 @@
 //
 // The four kinds and how the pipeline handles them:
 //
-//   - Temporary (Temporary, RetryAfter, NotBefore, Later): the peer or our
+//   - Temporary (Temporary, RetryAfter, NotBefore, Later, Park): the peer or our
 //     own backend may recover (timeout, connection refused, 429, 5xx, a
 //     lease another replica holds). The router retries briefly in-process,
 //     then re-queues the message with a growing delay, never sooner than
@@ -95,6 +95,12 @@ type Info struct {
 	RetryAfter time.Duration
 	// NotBefore is a Temporary failure's hint as a point in time.
 	NotBefore time.Time
+	// Parked is set on a Temporary failure that was no attempt at all: the
+	// message was held back before it reached the peer (a rate limit, an
+	// open circuit breaker, a daily send limit). The router re-queues it
+	// without counting an attempt, so a wait of hours does not use up the
+	// backoff meant for a peer that fails.
+	Parked bool
 }
 
 // Wait is how long, seen from now, a Temporary failure asks the caller to
@@ -160,6 +166,16 @@ func NotBefore(err error, t time.Time) error {
 // the generic backoff.
 func Later(reason string, d time.Duration, err error) error {
 	return wrap(Info{Kind: KindTemporary, Reason: reason, RetryAfter: max(d, 0)}, err)
+}
+
+// Park marks err as a temporary failure that was not an attempt: the
+// message waits until t (a rate limiter's turn, an open circuit breaker,
+// Notify's daily limit that resets at midnight) and is then tried as if for
+// the first time. reason is a short constant, as for Later. The router
+// re-queues it without incrementing the attempt counter, so a park is never
+// dead-lettered as "temporary-failure-exhausted".
+func Park(reason string, t time.Time, err error) error {
+	return wrap(Info{Kind: KindTemporary, Reason: reason, NotBefore: t, Parked: true}, err)
 }
 
 // Permanent marks err as: this channel or peer will not reach this

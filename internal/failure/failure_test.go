@@ -26,6 +26,7 @@ func TestClassify(t *testing.T) {
 		{name: "retry after negative is no hint", err: RetryAfter(base, -time.Second), want: Info{Kind: KindTemporary}, reason: "temporary", text: base.Error()},
 		{name: "not before", err: NotBefore(base, at), want: Info{Kind: KindTemporary, NotBefore: at}, reason: "temporary", text: base.Error()},
 		{name: "later", err: Later("initiator-rol-ontbreekt", 10*time.Second, base), want: Info{Kind: KindTemporary, Reason: "initiator-rol-ontbreekt", RetryAfter: 10 * time.Second}, reason: "initiator-rol-ontbreekt", text: base.Error()},
+		{name: "park", err: Park("notify-daglimiet", at, base), want: Info{Kind: KindTemporary, Reason: "notify-daglimiet", NotBefore: at, Parked: true}, reason: "notify-daglimiet", text: base.Error()},
 		{name: "permanent", err: Permanent("ongeldig-adres", base), want: Info{Kind: KindPermanent, Reason: "ongeldig-adres"}, reason: "ongeldig-adres", text: base.Error()},
 		{name: "permanent without reason", err: Permanent("", base), want: Info{Kind: KindPermanent}, reason: "permanent", text: base.Error()},
 		{name: "config", err: Config(base), want: Info{Kind: KindConfig}, reason: "config", text: base.Error()},

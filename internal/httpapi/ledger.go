@@ -43,10 +43,13 @@ func recordIngest(ctx context.Context, st store.Store, in event.Inbound, detail 
 // when ingest published the message but could not write its ledger record
 // or dedup mark (a store outage), the enrich stage calls this and writes
 // them, with the time ingest received the message, so the trail still reads
-// in order. It is a no-op for messages ingest did not take (timers) and for
-// re-queued ones. An error is temporary: the caller retries the message.
+// in order. It is a no-op for messages ingest did not take (timers). An
+// error is temporary: the caller retries the message.
 func EnsureIngested(ctx context.Context, st store.Store, in event.Inbound) error {
-	if in.Attempt > 0 || in.ReceivedAt.IsZero() {
+	// Not for timers, which ingest never took. A re-queued message (the
+	// store was down on the first try) must be checked too: the claim keeps
+	// the record single.
+	if in.ReceivedAt.IsZero() {
 		return nil
 	}
 	switch in.Source {

@@ -14,6 +14,7 @@ import (
 	"modernc.org/sqlite"
 
 	"github.com/mijnservices/koerier/internal/clock"
+	"github.com/mijnservices/koerier/internal/sqlitefile"
 )
 
 // SQLite is the embedded backend: one database file that may be shared by
@@ -152,7 +153,7 @@ func OpenSQLite(path string, opts ...SQLiteOption) (*SQLite, error) {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	if err := ensureIncrementalVacuum(w); err != nil {
+	if err := sqlitefile.EnsureIncrementalVacuum(w); err != nil {
 		w.Close()
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
@@ -199,37 +200,6 @@ func enableWAL(db *sql.DB, timeout time.Duration) error {
 	}
 }
 
-// ensureIncrementalVacuum makes the file return free pages to the file
-// system on PRAGMA incremental_vacuum. SQLite only takes auto_vacuum before
-// the first table is created and the file is switched to WAL, so a file
-// made by an older Koerier (or fresh in WAL mode) is converted once with a
-// full VACUUM (which waits for other processes via the busy timeout).
-func ensureIncrementalVacuum(db *sql.DB) error {
-	const incremental = 2
-	var mode int
-	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return fmt.Errorf("read auto_vacuum: %w", err)
-	}
-	if mode == incremental {
-		return nil
-	}
-	if _, err := db.Exec("PRAGMA auto_vacuum = INCREMENTAL"); err != nil {
-		return fmt.Errorf("set auto_vacuum: %w", err)
-	}
-	// The pragma alone would do on a file without tables, but not once it
-	// is in WAL mode; VACUUM applies it either way (at once when empty).
-	if _, err := db.Exec("VACUUM"); err != nil {
-		return fmt.Errorf("convert to incremental auto_vacuum: %w", err)
-	}
-	if err := db.QueryRow("PRAGMA auto_vacuum").Scan(&mode); err != nil {
-		return fmt.Errorf("read auto_vacuum: %w", err)
-	}
-	if mode != incremental {
-		return fmt.Errorf("auto_vacuum stayed %d after VACUUM, want %d (incremental)", mode, incremental)
-	}
-	return nil
-}
-
 // Compact gives the file's free pages back to the file system and
 // truncates the WAL, so the file shrinks after deletes and the bytes of
 // deleted rows are gone from disk (secure_delete zeroes them in the pages
@@ -241,17 +211,8 @@ func (s *SQLite) Compact(ctx context.Context) error {
 		return fmt.Errorf("store: sqlite: compact: %w", err)
 	}
 	defer conn.Close()
-	if err := incrementalVacuum(ctx, conn); err != nil {
+	if err := sqlitefile.Compact(ctx, conn); err != nil {
 		return fmt.Errorf("store: sqlite: %w", err)
-	}
-	var busy, logFrames, checkpointed int
-	if err := conn.QueryRowContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)").Scan(&busy, &logFrames, &checkpointed); err != nil {
-		return fmt.Errorf("store: sqlite: checkpoint: %w", err)
-	}
-	if busy != 0 {
-		// A reader (another process, or a query of ours) holds an old
-		// snapshot; the next compaction finishes the job.
-		return errors.New("store: sqlite: checkpoint: a reader held the WAL; it was not truncated")
 	}
 	return nil
 }
@@ -523,20 +484,4 @@ func (s *SQLite) Close() error {
 		}
 	})
 	return err
-}
-
-// incrementalVacuum frees every free page. SQLite frees one page per step
-// of the statement, so it is read to the end: Exec would stop after one.
-func incrementalVacuum(ctx context.Context, conn *sql.Conn) error {
-	rows, err := conn.QueryContext(ctx, "PRAGMA incremental_vacuum")
-	if err != nil {
-		return fmt.Errorf("incremental vacuum: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-	}
-	if err := rows.Err(); err != nil {
-		return fmt.Errorf("incremental vacuum: %w", err)
-	}
-	return nil
 }
