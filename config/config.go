@@ -38,6 +38,7 @@ type Config struct {
 	KVK          KVK          `yaml:"kvk"`
 	Berichtenbox Berichtenbox `yaml:"berichtenbox"`
 	Notify       Notify       `yaml:"notify"`
+	Print        Print        `yaml:"print"`
 	Rules        Rules        `yaml:"rules"`
 	Pipeline     Pipeline     `yaml:"pipeline"`
 	Telemetry    Telemetry    `yaml:"telemetry"`
@@ -266,6 +267,40 @@ type TLS struct {
 	CertFile string `yaml:"cert_file"`
 	KeyFile  string `yaml:"key_file"`
 	CAFile   string `yaml:"ca_file"`
+}
+
+// Print configures the printstraat (optional): letters are batched per
+// profile and handed over at its cut-off. Letter templates are read next
+// to the rules (rules.path's folder).
+type Print struct {
+	// Sender is the gemeente's sender block, one line each.
+	Sender []string `yaml:"sender"`
+	// Logo is a PNG file printed top left.
+	Logo string `yaml:"logo"`
+	// Window is the envelope window in mm from the top-left corner
+	// (default: left 22, top 52, width 85, height 35).
+	Window   *PrintWindow   `yaml:"window"`
+	Profiles []PrintProfile `yaml:"profiles"`
+	// Poll is how often every replica looks whether a cut-off has passed
+	// (default 15s).
+	Poll time.Duration `yaml:"poll"`
+}
+
+// PrintWindow is an envelope window in mm.
+type PrintWindow struct {
+	Left   float64 `yaml:"left"`
+	Top    float64 `yaml:"top"`
+	Width  float64 `yaml:"width"`
+	Height float64 `yaml:"height"`
+}
+
+// PrintProfile is one print profile: its cut-off and the folder the print
+// street reads.
+type PrintProfile struct {
+	Name string `yaml:"name"`
+	// Cutoff such as "16:00 ma-vr" (Europe/Amsterdam).
+	Cutoff string `yaml:"cutoff"`
+	Dir    string `yaml:"dir"`
 }
 
 // Notify configures Notify NL (email and SMS).

@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/channels/batch"
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
 	"github.com/mijnservices/koerier/internal/store"
@@ -52,6 +53,9 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 			return Result{Status: "grouped", Ledger: []store.Record{rec}}, nil
 		}
 	}
+	if q, ok := ch.(batch.Enqueuer); ok {
+		return r.enqueue(ctx, name, q, d, rec)
+	}
 	// The receipt is written right after a successful send. When it is
 	// there, this delivery went out but the step after it (ledger, outcome)
 	// failed and the message came back: finish that step, never send again.
@@ -77,10 +81,7 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 		case failure.KindTemporary:
 			return Result{}, err
 		case failure.KindPermanent:
-			rec.Status, rec.Detail = "failed", fmt.Sprintf("%s kon niet worden afgeleverd: %v", name, err)
-			out := event.Outcome{DeliveryID: d.ID, InboundID: d.InboundID, EventID: d.EventID, Delivery: &d, Channel: name, Status: event.OutcomePermanent, Reason: err.Error(), At: r.d.Now().UTC()}
-			return Result{Status: "permanent", Ledger: []store.Record{rec},
-				Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":failed", Value: out}}}, nil
+			return r.failed(name, d, rec, err), nil
 		}
 		// Neither temporary nor the recipient's fault: a configuration
 		// error or a bug; retrying does not help.
@@ -107,4 +108,36 @@ func (r *Router) sent(name string, d event.Delivery, rec store.Record, receipt c
 	}
 	return Result{Status: "sent", Ledger: []store.Record{rec},
 		Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":" + out.Status, Value: out}}}
+}
+
+// failed is the ledger line and outcome of a delivery the channel refused
+// for good: settle moves on to the next channel of the plan.
+func (r *Router) failed(name string, d event.Delivery, rec store.Record, err error) Result {
+	rec.Status, rec.Detail = "failed", fmt.Sprintf("%s kon niet worden afgeleverd: %v", name, err)
+	out := event.Outcome{DeliveryID: d.ID, InboundID: d.InboundID, EventID: d.EventID, Delivery: &d, Channel: name, Status: event.OutcomePermanent, Reason: err.Error(), At: r.d.Now().UTC()}
+	return Result{Status: "permanent", Ledger: []store.Record{rec},
+		Outputs: []Output{{Topic: event.TopicOutcomes, ID: d.ID + ":failed", Value: out}}}
+}
+
+// enqueue puts a delivery of a batching channel (print, Berichtenbox) in
+// its open bucket and acks: the channel's sealer hands the batch over at
+// its cut-off and publishes the outcome then. Enqueueing twice is a no-op,
+// so no lease or receipt is needed here.
+func (r *Router) enqueue(ctx context.Context, name string, q batch.Enqueuer, d event.Delivery, rec store.Record) (Result, error) {
+	bucket, added, err := q.Enqueue(ctx, d)
+	if err != nil {
+		switch failure.Classify(err).Kind {
+		case failure.KindTemporary:
+			return Result{}, err
+		case failure.KindPermanent:
+			return r.failed(name, d, rec, err), nil
+		}
+		return Result{}, deadLetter("channel-error", fmt.Errorf("%s: %w", name, err))
+	}
+	rec.Status = "queued"
+	rec.Detail = fmt.Sprintf("in batch %s gezet voor %s (bericht %s, stap %d van het kanaalplan %v); wordt bij de cut-off overgedragen", bucket, name, d.Decision.Message, d.Step+1, d.Decision.Plan)
+	if !added {
+		rec.Detail = fmt.Sprintf("stond al in batch %s; niet opnieuw toegevoegd", bucket)
+	}
+	return Result{Status: "queued", Ledger: []store.Record{rec}}, nil
 }

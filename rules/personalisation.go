@@ -668,3 +668,11 @@ func templateHint(msg string) string {
 	}
 	return "see the personalisation section of docs/regels.md"
 }
+
+// LetterTemplate parses a letter template (printstraat) in the same
+// language as personalisation: the same curated functions, and a field the
+// data lacks is an error, never "<no value>". A letter sees the delivery's
+// personalisation keys (naam, zaak_identificatie, besluit_datum, ...).
+func LetterTemplate(name, src string) (*template.Template, error) {
+	return template.New(name).Option("missingkey=error").Funcs(templateFuncs).Parse(src)
+}

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -28,8 +29,10 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/mijnservices/koerier/channels"
+	"github.com/mijnservices/koerier/channels/batch"
 	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/channels/notifynl"
+	"github.com/mijnservices/koerier/channels/printstraat"
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/brp"
 	"github.com/mijnservices/koerier/internal/bus"
@@ -62,6 +65,9 @@ type App struct {
 	api        *httpapi.Server
 	srv        *http.Server
 	ln         net.Listener
+	// sealer seals the batching channels' buckets at their cut-off; nil
+	// when no channel batches.
+	sealer *batch.Sealer
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
@@ -101,7 +107,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 
 	lim, closeLim := notifyLimiter(cfg)
 	a.closers = append(a.closers, closeLim)
-	reg, notifyServices, err := buildChannels(cfg, log, now, a.prov.Meter, lim)
+	reg, notifyServices, batching, err := buildChannels(cfg, log, now, a.prov.Meter, lim, a.store)
 	if err != nil {
 		return nil, err
 	}
@@ -148,6 +154,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})
 	if err != nil {
 		return nil, err
+	}
+	if len(batching) > 0 {
+		a.sealer = batch.NewSealer(a.store, telemetry.TracingPublisher{Publisher: a.bus.Publisher}, batching,
+			batch.Options{Now: now, Logger: log.With("component", "sealer"), Poll: cfg.Print.Poll})
 	}
 
 	a.api = httpapi.New(httpapi.Options{
@@ -265,20 +275,31 @@ func tlsClient(t config.TLS, o httpclient.Options) (*http.Client, error) {
 // and one package under channels/. The Notify limiter is in-process here;
 // New shares it through Redis when the store is Redis.
 func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*channels.Registry, error) {
-	reg, _, err := buildChannels(cfg, log, now, nil, nil)
+	reg, _, _, err := buildChannels(cfg, log, now, nil, nil, nil)
 	return reg, err
 }
 
-// buildChannels is Channels with the meter and the Notify limiter (nil:
-// no metrics, an in-process limiter); it also returns the Notify clients,
-// one per service, default first.
-func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, meter metric.Meter, lim ratelimit.Limiter) (*channels.Registry, []*notifynl.Client, error) {
+// buildChannels is Channels with the meter, the Notify limiter (nil: no
+// metrics, an in-process limiter) and the store the batching channels'
+// deliveries wait in (nil: the registry only names them, as rules check
+// needs). It also returns the Notify clients, one per service, default
+// first, and the batching channels for the sealer.
+func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, meter metric.Meter, lim ratelimit.Limiter, st store.Batches) (*channels.Registry, []*notifynl.Client, []batch.Channel, error) {
 	var chs []channels.Channel
 	documents, err := besluitDocuments(cfg, log, clock.Or(now))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	var services []*notifynl.Client
+	var batching []batch.Channel
+	if len(cfg.Print.Profiles) > 0 {
+		p, err := PrintChannel(cfg, now)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		batching = append(batching, p)
+		chs = append(chs, batch.NewQueue(p, st))
+	}
 	if cfg.Notify.URL != "" {
 		n := cfg.Notify
 		if lim == nil {
@@ -299,7 +320,7 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, me
 			}
 			c, err := notifynl.New(n.URL, svc.APIKey, nil, opts...)
 			if err != nil {
-				return nil, nil, fmt.Errorf("notify service %s: %w", svc.Name, err)
+				return nil, nil, nil, fmt.Errorf("notify service %s: %w", svc.Name, err)
 			}
 			services = append(services, c)
 		}
@@ -311,7 +332,7 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, me
 		}
 	}
 	reg, err := channels.NewRegistry(chs...)
-	return reg, services, err
+	return reg, services, batching, err
 }
 
 // notifyLimiter is the limiter all replicas share: on Redis when the store
@@ -357,6 +378,38 @@ func besluitDocuments(cfg config.Config, log *slog.Logger, now func() time.Time)
 		return out, nil
 	}, nil
 }
+
+// PrintChannel builds the printstraat channel from cfg.Print.
+func PrintChannel(cfg config.Config, now func() time.Time) (*printstraat.Channel, error) {
+	pc := printstraat.Config{Sender: cfg.Print.Sender, TemplateDir: rulesDir(cfg.Rules.Path), Now: now}
+	if w := cfg.Print.Window; w != nil {
+		pc.Window = printstraat.Window{Left: w.Left, Top: w.Top, Width: w.Width, Height: w.Height}
+	}
+	if cfg.Print.Logo != "" {
+		logo, err := os.ReadFile(cfg.Print.Logo)
+		if err != nil {
+			return nil, fmt.Errorf("print.logo: %w", err)
+		}
+		pc.Logo, pc.LogoType = logo, "PNG"
+	}
+	for _, p := range cfg.Print.Profiles {
+		pc.Profiles = append(pc.Profiles, printstraat.Profile{Name: p.Name, Cutoff: p.Cutoff, Dir: p.Dir})
+	}
+	return printstraat.New(pc)
+}
+
+// rulesDir is the folder letter templates are relative to: the rules
+// folder, or the folder of the rules file.
+func rulesDir(path string) string {
+	if fi, err := os.Stat(path); err == nil && fi.IsDir() {
+		return path
+	}
+	return filepath.Dir(path)
+}
+
+// Sealer is the batch sealer (nil when no channel batches), for
+// `koerier batch flush`.
+func (a *App) Sealer() *batch.Sealer { return a.sealer }
 
 // registerQueueDepth exports the number of messages waiting per topic, read
 // from the bus at scrape time: a growing queue is the first sign of a stage
@@ -415,6 +468,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer cancel()
 	errc := make(chan error, 2)
 	go func() { errc <- a.router.Run(ctx) }()
+	if a.sealer != nil {
+		go a.sealer.Run(ctx)
+	}
 	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,
 		IdleTimeout: a.cfg.Server.IdleTimeout, MaxHeaderBytes: a.cfg.Server.MaxHeaderBytes})

@@ -377,8 +377,11 @@ type Delivery struct {
 const (
 	OutcomeSent      = "sent"      // accepted by the provider
 	OutcomeDelivered = "delivered" // provider confirmed delivery
-	OutcomePermanent = "failed-permanent"
-	OutcomeTemporary = "failed-temporary"
+	// OutcomeHandedOver: a batching channel handed it to the next party
+	// (a letter to the print street); not yet delivered.
+	OutcomeHandedOver = "handed-over"
+	OutcomePermanent  = "failed-permanent"
+	OutcomeTemporary  = "failed-temporary"
 )
 
 // Outcome is the result of a Delivery, from the deliver stage or a provider

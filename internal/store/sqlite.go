@@ -108,6 +108,28 @@ CREATE TABLE IF NOT EXISTS cache (
 	value      BLOB NOT NULL,
 	expires_at INTEGER -- unix nanoseconds; NULL never expires
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batch_items (
+	seq      INTEGER PRIMARY KEY AUTOINCREMENT, -- enqueue order
+	id       TEXT NOT NULL UNIQUE,
+	bucket   TEXT NOT NULL,
+	payload  BLOB NOT NULL,
+	batch_id TEXT -- NULL while in the open bucket
+);
+CREATE INDEX IF NOT EXISTS batch_items_bucket ON batch_items(bucket, batch_id, seq);
+CREATE INDEX IF NOT EXISTS batch_items_batch ON batch_items(batch_id, seq);
+CREATE TABLE IF NOT EXISTS batches (
+	id        TEXT PRIMARY KEY,
+	bucket    TEXT NOT NULL,
+	state     TEXT NOT NULL,
+	items     INTEGER NOT NULL,
+	sealed_at INTEGER NOT NULL, -- unix nanoseconds, UTC
+	sent_at   INTEGER
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS batch_locks (
+	bucket     TEXT PRIMARY KEY,
+	token      INTEGER NOT NULL, -- the fencing token: grows with every Lock
+	expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
 `
 
 // OpenSQLite opens (and if needed creates) the store in the database file at
@@ -429,6 +451,13 @@ func (s *SQLite) Purge(ctx context.Context) error {
 		cutoff := s.now().Add(-s.retention).UnixNano()
 		if _, err := s.w.ExecContext(ctx, `DELETE FROM ledger WHERE appended_at < ?`, cutoff); err != nil {
 			return fmt.Errorf("store: sqlite: purge old ledger records: %w", err)
+		}
+		// Sent batches hold letters' addresses: they go with the ledger.
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM batch_items WHERE batch_id IN (SELECT id FROM batches WHERE state = 'sent' AND sent_at < ?)`, cutoff); err != nil {
+			return fmt.Errorf("store: sqlite: purge old batches: %w", err)
+		}
+		if _, err := s.w.ExecContext(ctx, `DELETE FROM batches WHERE state = 'sent' AND sent_at < ?`, cutoff); err != nil {
+			return fmt.Errorf("store: sqlite: purge old batches: %w", err)
 		}
 	}
 	if _, err := s.w.ExecContext(ctx, `DELETE FROM claims WHERE expires_at IS NOT NULL AND expires_at <= ?`, now); err != nil {

@@ -1,5 +1,6 @@
 // Package store holds Koerier's shared state behind small interfaces:
-// idempotency claims, the delivery ledger and a short-lived key/value cache.
+// idempotency claims, the delivery ledger, a short-lived key/value cache and
+// the buckets and batches of batching channels.
 // Two backends implement them, SQLite (embedded default) and Redis (scaled),
 // and both must pass the same conformance suite (storetest).
 //
@@ -66,6 +67,7 @@ type Store interface {
 	Claims
 	Ledger
 	Cache
+	Batches
 	// Ping reports whether the backend is reachable (readiness).
 	Ping(ctx context.Context) error
 	Close() error

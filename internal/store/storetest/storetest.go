@@ -37,6 +37,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Claims", func(t *testing.T) { testClaims(t, newStore) })
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, newStore) })
 	t.Run("Cache", func(t *testing.T) { testCache(t, newStore) })
+	t.Run("Batches", func(t *testing.T) { testBatches(t, newStore) })
 	t.Run("Ping", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Ping(context.Background()); err != nil {
@@ -54,6 +55,7 @@ func RunShared(t *testing.T, open func(t *testing.T) store.Store) {
 	t.Helper()
 	t.Run("SurvivesCloseAndReopen", func(t *testing.T) { testReopen(t, open) })
 	t.Run("ClaimsAcrossHandles", func(t *testing.T) { testClaimsAcrossHandles(t, open) })
+	t.Run("BatchLockAcrossHandles", func(t *testing.T) { testBatchLockAcrossHandles(t, open) })
 }
 
 func ctxFor(t *testing.T) context.Context {
