@@ -68,6 +68,9 @@ type App struct {
 	// sealer seals the batching channels' buckets at their cut-off; nil
 	// when no channel batches.
 	sealer *batch.Sealer
+	// bbPoller reads the Berichtenbox's results from the ebMS adapter; nil
+	// unless berichtenbox.transport is ebms.
+	bbPoller *berichtenbox.Poller
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
@@ -158,6 +161,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if len(batching) > 0 {
 		a.sealer = batch.NewSealer(a.store, telemetry.TracingPublisher{Publisher: a.bus.Publisher}, batching,
 			batch.Options{Now: now, Logger: log.With("component", "sealer"), Poll: cfg.Print.Poll})
+	}
+	for _, ch := range batching {
+		if bc, ok := ch.(*berichtenbox.BatchChannel); ok {
+			if a.bbPoller, err = a.newBerichtenboxPoller(bc); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	a.api = httpapi.New(httpapi.Options{
@@ -331,6 +341,14 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, me
 			chs = append(chs, berichtenbox.NewChannel(notifynl.Messagebox(services[0]), documents))
 		}
 	}
+	if cfg.Berichtenbox.Transport == config.BerichtenboxEBMS {
+		bc, err := ebmsChannel(cfg, log, clock.Or(now), meter, st, documents)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		batching = append(batching, bc)
+		chs = append(chs, batch.NewQueue(bc, st))
+	}
 	reg, err := channels.NewRegistry(chs...)
 	return reg, services, batching, err
 }
@@ -470,6 +488,9 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { errc <- a.router.Run(ctx) }()
 	if a.sealer != nil {
 		go a.sealer.Run(ctx)
+	}
+	if a.bbPoller != nil {
+		go a.runBerichtenboxPoller(ctx, a.bbPoller, *a.cfg.Berichtenbox.EBMS.PollInterval)
 	}
 	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,
