@@ -71,9 +71,9 @@ type Sandbox struct {
 	Berichtenbox *berichtenbox.Server
 	// EBMS is the ebMS adapter with Logius' BerichtVerwerkService behind
 	// it (Berichtenbox berichten in GLOBE batches).
-	EBMS   *ebms.Server
-	Notify *notify.Server
-	NotifyKey    notify.Key
+	EBMS      *ebms.Server
+	Notify    *notify.Server
+	NotifyKey notify.Key
 	// Faults inject failures per peer.
 	OpenZaakFaults, OpenKlantFaults, NotifyFaults *fault.Injector
 
