@@ -3,7 +3,11 @@ package berichtenbox
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
+	"time"
+
+	batchq "github.com/mijnservices/koerier/channels/batch"
 
 	"github.com/mijnservices/koerier/internal/event"
 	"github.com/mijnservices/koerier/internal/failure"
@@ -103,4 +107,62 @@ func TestBatchBuildRefusesPerDeliveryAndRetriesTemporary(t *testing.T) {
 	if err != nil || raw != nil || len(batch.Berichten) != 0 || failure.Classify(refused["d2"]).Kind != failure.KindPermanent {
 		t.Fatalf("batch %+v raw %d refused %v err %v", batch, len(raw), refused, err)
 	}
+}
+
+// The sealer calls Hand again for a batch it sealed but did not record as
+// sent (a crash, an error): the batch reaches the adapter once.
+func TestHandIsIdempotentPerSealedBatch(t *testing.T) {
+	c, fake := newEBMS(t)
+	bc := NewBatchChannel(&Batcher{Channel: NewChannel(nil, nil), EBMS: c, OIN: testOIN}, newMemCache(), 0)
+	s := batchq.Sealed{ID: "koerier-20260609-1000-1", Channel: event.ChannelBerichtenbox, Profile: EBMSProfile,
+		Deliveries: []event.Delivery{delivery("d1", "999993653"), delivery("d2", "")}}
+	ctx := context.Background()
+	fake.RefuseNext(1) // the adapter is down at the first try
+	if _, err := bc.Hand(ctx, s); failure.Classify(err).Kind != failure.KindTemporary {
+		t.Fatalf("err = %v, want temporary", err)
+	}
+	for i := 0; i < 2; i++ {
+		rs, err := bc.Hand(ctx, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rs) != 2 || rs[0].Status != event.OutcomeSent || rs[1].Status != event.OutcomePermanent {
+			t.Fatalf("results %+v", rs)
+		}
+	}
+	if n := len(fake.Batches()); n != 1 {
+		t.Fatalf("the adapter got %d batches, want 1", n)
+	}
+	ds, ok, err := bc.Deliveries(ctx, fake.Batches()[0].BatchID)
+	if err != nil || !ok || len(ds) != 1 || ds[0].ID != "d1" {
+		t.Fatalf("deliveries of the batch: %v %v %v", ds, ok, err)
+	}
+}
+
+type memCache struct {
+	mu sync.Mutex
+	m  map[string][]byte
+}
+
+func newMemCache() *memCache { return &memCache{m: map[string][]byte{}} }
+
+func (c *memCache) Get(_ context.Context, k string) ([]byte, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v, ok := c.m[k]
+	return v, ok, nil
+}
+
+func (c *memCache) Set(_ context.Context, k string, v []byte, _ time.Duration) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.m[k] = v
+	return nil
+}
+
+func (c *memCache) Delete(_ context.Context, k string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+	return nil
 }

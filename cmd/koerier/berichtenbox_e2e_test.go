@@ -214,13 +214,18 @@ func TestEndToEndBesluitToBerichtenboxViaEBMS(t *testing.T) {
 
 // NietActiefOfGeabonneerd: Logius says the subscribed inwoner has no box
 // after all: the plan moves to her voorkeur (email) and the cached
-// subscription answer becomes "no".
+// subscription answer becomes "no". The batch's first hand-over fails
+// after sealing, and the batch is still sent exactly once.
 func TestEndToEndBerichtenboxNietActiefFallsBackAndCorrectsTheCache(t *testing.T) {
 	for _, backend := range []string{"embedded", "scaled"} {
 		t.Run(backend, func(t *testing.T) {
 			h := startHarness(t, backend, withEBMS(t))
 			oz, d, adapter := h.sb.OpenZaak, h.sb.Demo, h.sb.EBMS
 			adapter.AnswerFor(openklant.DemoBSNEmail, "NietActiefOfGeabonneerd")
+			// The first hand-over fails after the batch was sealed (the
+			// adapter is down): the sealed batch is resumed at the next
+			// tick and reaches the adapter exactly once.
+			adapter.RefuseNext(1)
 			cfg := h.app.Config()
 			key := bbchan.CacheKey([]byte(cfg.Store.SubjectKey), cfg.Berichtenbox.BerichtType, openklant.DemoBSNEmail)
 			n := oz.Notification("create", d.Besluit.URL, h.clock.Now())
@@ -239,6 +244,18 @@ func TestEndToEndBerichtenboxNietActiefFallsBackAndCorrectsTheCache(t *testing.T
 			}
 			if len(adapter.Box(openklant.DemoBSNEmail)) != 0 {
 				t.Fatal("a bericht arrived although Logius refused it")
+			}
+			if bs := adapter.Batches(); len(bs) != 1 {
+				t.Fatalf("the adapter got %d batches, want the sealed one exactly once", len(bs))
+			}
+			var sealed int
+			for _, r := range h.trail(t, id) {
+				if r.Stage == "deliver" && r.Status == "queued" {
+					sealed++
+				}
+			}
+			if sealed != 1 {
+				t.Fatalf("queued %d times", sealed)
 			}
 		})
 	}

@@ -94,17 +94,18 @@ type Server struct {
 	o   Options
 	now func() time.Time
 
-	mu        sync.Mutex
-	msgs      map[string]*message
-	order     []string
-	events    []*msgEvent
-	batches   []Batch
-	boxes     map[string][]Bericht // by BSN
-	delivered map[string]bool      // BerichtID (lower case) → in a box
-	codes     map[string][]string  // BSN → result codes to answer, in turn
-	failNext  int
-	quietNext int
-	requests  []string
+	mu         sync.Mutex
+	msgs       map[string]*message
+	order      []string
+	events     []*msgEvent
+	batches    []Batch
+	boxes      map[string][]Bericht // by BSN
+	delivered  map[string]bool      // BerichtID (lower case) → in a box
+	codes      map[string][]string  // BSN → result codes to answer, in turn
+	failNext   int
+	quietNext  int
+	refuseNext int
+	requests   []string
 }
 
 // New returns the fake.
@@ -131,6 +132,10 @@ func (s *Server) AnswerFor(bsn string, codes ...string) {
 
 // FailNext answers the next n batches with a FAILED event and no result.
 func (s *Server) FailNext(n int) { s.mu.Lock(); s.failNext = n; s.mu.Unlock() }
+
+// RefuseNext answers the next n sends with HTTP 503 before taking them
+// (the adapter is down: the batch never arrived).
+func (s *Server) RefuseNext(n int) { s.mu.Lock(); s.refuseNext = n; s.mu.Unlock() }
 
 // SilenceNext gives the next n batches no answer at all.
 func (s *Server) SilenceNext(n int) { s.mu.Lock(); s.quietNext = n; s.mu.Unlock() }
@@ -167,6 +172,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch {
 	case r.Method == http.MethodPost && p == "/messages":
+		s.mu.Lock()
+		refuse := s.refuseNext > 0
+		if refuse {
+			s.refuseNext--
+		}
+		s.mu.Unlock()
+		if refuse {
+			http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		s.send(w, r)
 	case r.Method == http.MethodGet && p == "/messages/unprocessed":
 		s.unprocessed(w, r)
