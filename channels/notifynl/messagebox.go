@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/mijnservices/koerier/channels"
 	"github.com/mijnservices/koerier/channels/berichtenbox"
@@ -64,7 +65,7 @@ func (m messagebox) SendBericht(ctx context.Context, deliveryID string, b berich
 	}
 	req := MessageboxRequest{Recipient: b.GebruikerID, Subject: b.Onderwerp, Message: b.BerichtTekst, MessageType: b.BerichtType, Reference: deliveryID}
 	for i, a := range b.Bijlagen {
-		req.Attachments = append(req.Attachments, MessageboxAttachment{Filename: fmt.Sprintf("%d-%s.pdf", i+1, a.Omschrijving),
+		req.Attachments = append(req.Attachments, MessageboxAttachment{Filename: fmt.Sprintf("%d-%s.pdf", i+1, fileName(a.Omschrijving)),
 			Content: base64.StdEncoding.EncodeToString(a.Inhoud)})
 	}
 	resp, err := m.c.SendMessagebox(ctx, req)
@@ -72,6 +73,16 @@ func (m messagebox) SendBericht(ctx context.Context, deliveryID string, b berich
 		return channels.Receipt{}, err
 	}
 	return channels.Receipt{ProviderID: resp.ID, Status: event.OutcomeSent}, nil
+}
+
+// fileName keeps a document title usable as a file name.
+func fileName(title string) string {
+	return strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`/\:*?"<>|`, r) || r < ' ' {
+			return '-'
+		}
+		return r
+	}, title)
 }
 
 // channelOf maps Notify's notification_type to Koerier's channel name.
