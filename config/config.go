@@ -255,8 +255,7 @@ type EBMS struct {
 	// batch (default 60s; a batch also goes at 1,000 berichten).
 	BatchWindow *time.Duration `yaml:"batch_window"`
 	// ResultTimeout is how long a sent batch may go without a result
-	// before it is sent again with the same BatchID (default 4h). Not yet
-	// acted on: a batch without an answer waits for an operator.
+	// before it is sent again with the same BatchID (default 4h).
 	ResultTimeout *time.Duration `yaml:"result_timeout"`
 	// PollInterval is how often the adapter is asked for results (default 30s).
 	PollInterval *time.Duration `yaml:"poll_interval"`

@@ -85,6 +85,9 @@ type Poller struct {
 	// Settled receives the settlements of one result message; when it
 	// returns nil the message is marked processed.
 	Settled func(ctx context.Context, batchID string, ss []Settlement) error
+	// Answered, when set, is told that Logius answered a batch (after its
+	// settlements were taken).
+	Answered func(ctx context.Context, batchID string) error
 	// Failed is told about a FAILED or EXPIRED event of a batch message
 	// (by ebMS MessageId): the batch did not reach Logius; resend it.
 	Failed func(ctx context.Context, messageID, eventType string) error
@@ -121,6 +124,12 @@ func (p *Poller) Poll(ctx context.Context) error {
 		} else if err := p.Settled(ctx, r.BatchID, p.Settler.Settle(ctx, r, ds)); err != nil {
 			errs = append(errs, err)
 			continue
+		}
+		if p.Answered != nil {
+			if err := p.Answered(ctx, r.BatchID); err != nil {
+				errs = append(errs, err)
+				continue
+			}
 		}
 		if err := p.EBMS.MarkProcessed(ctx, id); err != nil {
 			errs = append(errs, err)

@@ -141,3 +141,60 @@ func (c *BatchChannel) BatchOfMessage(ctx context.Context, messageID string) (st
 // Batcher is the channel's batch builder (its EBMS client and metrics
 // serve the Poller too).
 func (c *BatchChannel) Batcher() *Batcher { return c.b }
+
+func answeredKey(batchID string) string { return "berichtenbox:answered:" + batchID }
+func resentKey(batchID string) string   { return "berichtenbox:resent:" + batchID }
+
+// MarkAnswered records that Logius answered batchID (the Poller calls it),
+// so ResendOverdue leaves it alone.
+func (c *BatchChannel) MarkAnswered(ctx context.Context, batchID string) error {
+	return c.cache.Set(ctx, answeredKey(batchID), []byte("1"), batchRetention)
+}
+
+// ResendOverdue sends every batch of this channel that was handed over
+// more than timeout ago (or last resent that long ago) and has no answer
+// yet again, with the same BatchID and BerichtIDs: Logius answers
+// BerichtBestaatAl for what had arrived. It returns how many it resent.
+func (c *BatchChannel) ResendOverdue(ctx context.Context, st store.Batches, timeout time.Duration, now time.Time) (int, error) {
+	bucket := batchq.Bucket(c.Name(), EBMSProfile)
+	bs, err := st.ListBatches(ctx, bucket, store.BatchSent)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	var errs []error
+	for _, b := range bs {
+		key := bucket + "/" + b.ID
+		batchID := BatchIDFor(key)
+		if _, answered, err := c.cache.Get(ctx, answeredKey(batchID)); err != nil || answered {
+			continue
+		}
+		last := b.SentAt
+		if raw, ok, _ := c.cache.Get(ctx, resentKey(batchID)); ok {
+			if t, err := time.Parse(time.RFC3339Nano, string(raw)); err == nil && t.After(last) {
+				last = t
+			}
+		}
+		if last.IsZero() || now.Sub(last) < timeout {
+			continue
+		}
+		ds, ok, err := c.Deliveries(ctx, batchID)
+		if err != nil || !ok {
+			continue // nothing of ours was in it (every delivery refused)
+		}
+		bt, raw, _, err := c.b.Build(ctx, key, ds)
+		if err != nil || raw == nil {
+			errs = append(errs, err)
+			continue
+		}
+		msgID, err := c.b.HandOver(ctx, bt.BatchID, raw)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		_ = c.cache.Set(ctx, messageKey(msgID), []byte(bt.BatchID), batchRetention)
+		_ = c.cache.Set(ctx, resentKey(batchID), []byte(now.UTC().Format(time.RFC3339Nano)), batchRetention)
+		n++
+	}
+	return n, errors.Join(errs...)
+}

@@ -260,3 +260,31 @@ func TestEndToEndBerichtenboxNietActiefFallsBackAndCorrectsTheCache(t *testing.T
 		})
 	}
 }
+
+// A batch Logius never answers is sent again after result_timeout with
+// the same BatchID and BerichtIDs, and then arrives.
+func TestEndToEndBerichtenboxBatchWithoutAnswerIsResent(t *testing.T) {
+	h := startHarness(t, "embedded", withEBMS(t))
+	oz, d, adapter := h.sb.OpenZaak, h.sb.Demo, h.sb.EBMS
+	adapter.SilenceNext(1)
+	n := oz.Notification("create", d.Besluit.URL, h.clock.Now())
+	h.post(t, n)
+	id := httpapi.NotificationID(n)
+	h.dumpOnFailure(t, id)
+	h.flushUntil(t, "the batch handed over", func() bool { return len(adapter.Batches()) == 1 })
+	time.Sleep(300 * time.Millisecond) // a few polls: still no answer, no resend
+	if len(adapter.Batches()) != 1 {
+		t.Fatal("resent before result_timeout")
+	}
+	h.clock.Advance(*h.app.Config().Berichtenbox.EBMS.ResultTimeout + time.Minute)
+	eventually(t, 20*time.Second, "the resent batch delivered", func() bool {
+		return settled(h.trail(t, id), event.ChannelBerichtenbox, event.OutcomeDelivered)
+	})
+	bs := adapter.Batches()
+	if len(bs) != 2 || bs[0].BatchID != bs[1].BatchID || bs[0].Berichten[0].BerichtID != bs[1].Berichten[0].BerichtID || bs[1].Answer != "result" {
+		t.Fatalf("batches %+v, want the same batch twice", bs)
+	}
+	if box := adapter.Box(openklant.DemoBSNEmail); len(box) != 1 {
+		t.Fatalf("box %+v", box)
+	}
+}

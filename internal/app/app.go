@@ -70,7 +70,8 @@ type App struct {
 	sealer *batch.Sealer
 	// bbPoller reads the Berichtenbox's results from the ebMS adapter; nil
 	// unless berichtenbox.transport is ebms.
-	bbPoller *berichtenbox.Poller
+	bbPoller  *berichtenbox.Poller
+	bbChannel *berichtenbox.BatchChannel
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
@@ -167,6 +168,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 			if a.bbPoller, err = a.newBerichtenboxPoller(bc); err != nil {
 				return nil, err
 			}
+			a.bbChannel = bc
 		}
 	}
 
@@ -490,7 +492,7 @@ func (a *App) Run(ctx context.Context) error {
 		go a.sealer.Run(ctx)
 	}
 	if a.bbPoller != nil {
-		go a.runBerichtenboxPoller(ctx, a.bbPoller, *a.cfg.Berichtenbox.EBMS.PollInterval)
+		go a.runBerichtenboxPoller(ctx, a.bbPoller, a.bbChannel, *a.cfg.Berichtenbox.EBMS.PollInterval, *a.cfg.Berichtenbox.EBMS.ResultTimeout)
 	}
 	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,

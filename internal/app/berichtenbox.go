@@ -71,6 +71,7 @@ func (a *App) newBerichtenboxPoller(bc *berichtenbox.BatchChannel) (*berichtenbo
 		EBMS:       bc.Batcher().EBMS,
 		Settler:    berichtenbox.Settler{Corrector: corr, Logger: log, Metrics: bc.Batcher().Metrics, Now: a.now},
 		Deliveries: bc.Deliveries,
+		Answered:   bc.MarkAnswered,
 		Logger:     log,
 		Settled: func(ctx context.Context, batchID string, ss []berichtenbox.Settlement) error {
 			for _, s := range ss {
@@ -119,12 +120,16 @@ func (a *App) newBerichtenboxPoller(bc *berichtenbox.BatchChannel) (*berichtenbo
 }
 
 // runBerichtenboxPoller polls every interval until ctx ends.
-func (a *App) runBerichtenboxPoller(ctx context.Context, p *berichtenbox.Poller, every time.Duration) {
+// It also resends the batches that got no answer within result_timeout.
+func (a *App) runBerichtenboxPoller(ctx context.Context, p *berichtenbox.Poller, bc *berichtenbox.BatchChannel, every, timeout time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		if err := p.Poll(ctx); err != nil && ctx.Err() == nil {
 			a.log.WarnContext(ctx, "berichtenbox: polling the ebMS adapter failed; trying again", "err", err)
+		}
+		if n, err := bc.ResendOverdue(ctx, a.store, timeout, a.now()); n > 0 || (err != nil && ctx.Err() == nil) {
+			a.log.WarnContext(ctx, "berichtenbox: resent batches that got no answer from Logius in time", "batches", n, "result_timeout", timeout, "err", err)
 		}
 		select {
 		case <-ctx.Done():
