@@ -166,3 +166,25 @@ func (c *memCache) Delete(_ context.Context, k string) error {
 	delete(c.m, k)
 	return nil
 }
+
+func TestOldestUnsealed(t *testing.T) {
+	now := aanmaak
+	bc := NewBatchChannel(&Batcher{Channel: NewChannel(nil, nil), Now: func() time.Time { return now }}, newMemCache(), 0)
+	ctx := context.Background()
+	if _, err := bc.Profile(ctx, delivery("d1", "999993653")); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(40 * time.Second)
+	if _, err := bc.Profile(ctx, delivery("d2", "999993653")); err != nil {
+		t.Fatal(err)
+	}
+	if got := bc.OldestUnsealed(ctx, 2, now.Add(5*time.Second)); got != 45*time.Second {
+		t.Fatalf("oldest = %s, want 45s (the first bericht's wait)", got)
+	}
+	if got := bc.OldestUnsealed(ctx, 0, now); got != 0 {
+		t.Fatalf("empty bucket: %s", got)
+	}
+	if _, err := bc.Profile(ctx, delivery("d3", "")); failure.Classify(err).Kind != failure.KindPermanent {
+		t.Fatalf("no BSN: %v", err)
+	}
+}

@@ -57,14 +57,40 @@ func (c *BatchChannel) Profiles() []batchq.Profile {
 // Profile implements batchq.Channel: what can be known before the batch is
 // built (a BSN, a rendered text) is checked here, so a delivery that can
 // never go fails at once and the plan moves on.
-func (c *BatchChannel) Profile(_ context.Context, d event.Delivery) (string, error) {
+func (c *BatchChannel) Profile(ctx context.Context, d event.Delivery) (string, error) {
 	if d.Decision.Berichtenbox == nil {
 		return "", failure.Permanent("geen-berichtenbox-tekst", fmt.Errorf("berichtenbox: message %q has no rendered berichtenbox text", d.Decision.Message))
 	}
 	if d.Recipient.Subject.BSN == "" {
 		return "", failure.Permanent("geen-bsn", errors.New("berichtenbox: the recipient has no BSN"))
 	}
+	// When the oldest waiting bericht came, for the age metric (the batch
+	// store counts items, not their age). Best effort.
+	if c.cache != nil {
+		if _, ok, err := c.cache.Get(ctx, openSinceKey); err == nil && !ok {
+			_ = c.cache.Set(ctx, openSinceKey, []byte(c.b.now().Format(time.RFC3339Nano)), batchRetention)
+		}
+	}
 	return EBMSProfile, nil
+}
+
+const openSinceKey = "berichtenbox:open-since"
+
+// OldestUnsealed is how long the oldest bericht has waited in the open
+// bucket; openItems is the bucket's item count (the batch store's).
+func (c *BatchChannel) OldestUnsealed(ctx context.Context, openItems int, now time.Time) time.Duration {
+	if openItems == 0 || c.cache == nil {
+		return 0
+	}
+	raw, ok, err := c.cache.Get(ctx, openSinceKey)
+	if err != nil || !ok {
+		return 0
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(raw))
+	if err != nil || now.Before(t) {
+		return 0
+	}
+	return now.Sub(t)
 }
 
 func batchKey(batchID string) string  { return "berichtenbox:batch:" + batchID }
@@ -82,6 +108,8 @@ func (c *BatchChannel) Hand(ctx context.Context, s batchq.Sealed) ([]batchq.Resu
 	if err != nil {
 		return nil, err
 	}
+	// The bucket was emptied when this batch was sealed.
+	_ = c.cache.Delete(ctx, openSinceKey)
 	var sent []event.Delivery
 	for _, d := range s.Deliveries {
 		if refused[d.ID] == nil {

@@ -169,6 +169,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 				return nil, err
 			}
 			a.bbChannel = bc
+			if err := a.registerBerichtenboxAge(bc); err != nil {
+				return nil, err
+			}
 		}
 	}
 

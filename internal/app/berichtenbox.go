@@ -119,6 +119,24 @@ func (a *App) newBerichtenboxPoller(bc *berichtenbox.BatchChannel) (*berichtenbo
 	}, nil
 }
 
+// registerBerichtenboxAge exports the age of the oldest bericht waiting
+// for its batch: when it grows past batch_window, the sealer is not
+// running.
+func (a *App) registerBerichtenboxAge(bc *berichtenbox.BatchChannel) error {
+	bucket := batch.Bucket(event.ChannelBerichtenbox, berichtenbox.EBMSProfile)
+	_, err := a.prov.Meter.Float64ObservableGauge("koerier_berichtenbox_oldest_unsealed_seconds",
+		metric.WithDescription("Age of the oldest Berichtenbox bericht waiting in the open ebMS batch bucket (0 when none waits)."),
+		metric.WithFloat64Callback(func(ctx context.Context, o metric.Float64Observer) error {
+			n, err := a.store.OpenItems(ctx, bucket)
+			if err != nil {
+				return nil // the store is down: /readyz and the logs say so
+			}
+			o.Observe(bc.OldestUnsealed(ctx, n, a.now()).Seconds())
+			return nil
+		}))
+	return err
+}
+
 // runBerichtenboxPoller polls every interval until ctx ends.
 // It also resends the batches that got no answer within result_timeout.
 func (a *App) runBerichtenboxPoller(ctx context.Context, p *berichtenbox.Poller, bc *berichtenbox.BatchChannel, every, timeout time.Duration) {
