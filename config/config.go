@@ -22,6 +22,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mijnservices/koerier/internal/store"
 )
 
 // Config is the whole of koerier.yaml. config/koerier.example.yaml documents
@@ -42,6 +44,7 @@ type Config struct {
 	Rules        Rules        `yaml:"rules"`
 	Pipeline     Pipeline     `yaml:"pipeline"`
 	Telemetry    Telemetry    `yaml:"telemetry"`
+	Console      Console      `yaml:"console"`
 
 	// File is the path the config was loaded from (not a YAML key).
 	File string `yaml:"-"`
@@ -106,6 +109,32 @@ type OMCCompat struct {
 // Enabled says whether the OMC endpoints are served.
 func (o OMCCompat) Enabled() bool { return strings.TrimSpace(o.JWTSecret) != "" }
 
+// Console configures the web console for functional admins and the KCC
+// (/console/ on the same listener as /admin). Off unless enabled. Whoever
+// logs in with one of server.admin_tokens is beheerder (may replay dead
+// letters and reload the rules); with one of kcc_tokens, kcc (may only read
+// the trail and use the rule tester).
+type Console struct {
+	Enabled bool `yaml:"enabled"`
+	// KCCTokens log in with the kcc role.
+	KCCTokens []string `yaml:"kcc_tokens"`
+	// SessionKey signs the session cookie. Set it (the same on every
+	// replica) when more than one replica serves the console; empty means
+	// a random key per process, so a restart logs everyone out.
+	SessionKey string `yaml:"session_key"`
+	// SessionTTL is how long a login lasts (default 8h).
+	SessionTTL time.Duration `yaml:"session_ttl"`
+	// RecipientLookup lets the rule tester look a recipient up live by BSN
+	// or KVK number in Open Klant, BRP and KVK, as the router would. Off by
+	// default: it reads personal data from the registries; every look-up
+	// is in the audit log (without the number).
+	RecipientLookup bool `yaml:"recipient_lookup"`
+	// InsecureCookie drops the Secure flag from the session cookie, for a
+	// console reached over plain HTTP on another host than localhost.
+	// Never in production.
+	InsecureCookie bool `yaml:"insecure_cookie"`
+}
+
 // Bus selects the message bus backend.
 type Bus struct {
 	// Backend is "sqlite" (embedded, default) or "amqp" (RabbitMQ).
@@ -142,6 +171,32 @@ type Store struct {
 	SubjectKey string `yaml:"subject_key"`
 	// LedgerRetention is how long ledger records are kept (default 90 days).
 	LedgerRetention time.Duration `yaml:"ledger_retention"`
+	// DataKey encrypts personal data at rest (AES-256-GCM): 32 bytes as 64
+	// hex digits or base64. Required with Redis; without it the SQLite
+	// store generates one in DataKeyFile and warns.
+	DataKey string `yaml:"data_key"`
+	// DataKeyPrevious is the key before the last rotation, still accepted
+	// for reading until `koerier store rekey` has run.
+	DataKeyPrevious string `yaml:"data_key_previous"`
+	// DataKeyFile is where the SQLite store keeps a generated key when
+	// DataKey is empty (default <dir of sqlite_path>/data.key).
+	DataKeyFile string `yaml:"data_key_file"`
+	// Retention per data class, applied by `koerier purge --older-than`.
+	Retention Retention `yaml:"retention"`
+	// ZaakPurgeGrace is how long after a zaak destroy notification its
+	// records are purged (default 0: at once).
+	ZaakPurgeGrace time.Duration `yaml:"zaak_purge_grace"`
+}
+
+// Retention is how long each class of state is kept; the ledger's is
+// store.ledger_retention.
+type Retention struct {
+	// TaakState is how long the last seen state of a taak is kept
+	// (default 400 days).
+	TaakState time.Duration `yaml:"taak_state"`
+	// Dedup is how long "already seen/done" markers are kept (default 7
+	// days).
+	Dedup time.Duration `yaml:"dedup"`
 }
 
 // Redis connection.
@@ -421,7 +476,8 @@ func Default() Config {
 		Bus: Bus{Backend: "sqlite",
 			SQLite: BusSQLite{VisibilityTimeout: 30 * time.Second, NackDelay: time.Second, PollInterval: 500 * time.Millisecond},
 			AMQP:   AMQP{Prefetch: 1, ChannelPoolSize: 8}},
-		Store: Store{Backend: "sqlite", Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "koerier:"}, LedgerRetention: 90 * 24 * time.Hour},
+		Store: Store{Backend: "sqlite", Redis: Redis{Addr: "127.0.0.1:6379", Prefix: "koerier:"}, LedgerRetention: 90 * 24 * time.Hour,
+			Retention: Retention{TaakState: 400 * 24 * time.Hour, Dedup: 7 * 24 * time.Hour}},
 		ZGW: ZGW{UserID: "koerier", UserRepresentation: "Koerier", ReminderDays: []int{3, 1},
 			RolBackoff: []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}, BesluitTrigger: "besluit",
 			CatalogiCacheTTL: time.Hour},
@@ -435,6 +491,7 @@ func Default() Config {
 		Pipeline: Pipeline{Concurrency: 4, RetryMax: 2, DeliveryLease: 2 * time.Minute,
 			TemporaryBackoff: []time.Duration{10 * time.Second, time.Minute, 5 * time.Minute, 30 * time.Minute, 2 * time.Hour}},
 		Telemetry: Telemetry{LogLevel: "info", LogFormat: "json", ServiceName: "koerier"},
+		Console:   Console{SessionTTL: 8 * time.Hour},
 	}
 }
 
@@ -607,6 +664,22 @@ func (c *Config) Validate() error {
 		bad("store.subject_key", "required: the secret for the keyed hash the ledger stores instead of a BSN (hint: subject_key: ${KOERIER_SUBJECT_KEY})")
 	}
 	positive("store.ledger_retention", c.Store.LedgerRetention, "keeping ledger records for ever is not supported")
+	positive("store.retention.taak_state", c.Store.Retention.TaakState, "keeping taak state for ever is not supported")
+	positive("store.retention.dedup", c.Store.Retention.Dedup, "keeping dedup markers for ever is not supported")
+	if strings.TrimSpace(c.Store.DataKey) != "" {
+		if _, err := store.ParseDataKey(c.Store.DataKey); err != nil {
+			bad("store.data_key", "%v", err)
+		}
+	} else if c.Store.Backend == "redis" {
+		bad("store.data_key", "required with the redis backend: it encrypts the personal data kept in Redis (hint: data_key: ${KOERIER_DATA_KEY}; generate one with openssl rand -base64 32)")
+	}
+	if strings.TrimSpace(c.Store.DataKeyPrevious) != "" {
+		if _, err := store.ParseDataKey(c.Store.DataKeyPrevious); err != nil {
+			bad("store.data_key_previous", "%v", err)
+		} else if strings.TrimSpace(c.Store.DataKey) == "" {
+			bad("store.data_key_previous", "set only together with store.data_key (the new key)")
+		}
+	}
 	if c.Server.MaxBodyBytes <= 0 {
 		bad("server.max_body_bytes", "must be more than 0, got %d", c.Server.MaxBodyBytes)
 	}
@@ -794,6 +867,17 @@ func (c *Config) Validate() error {
 	if c.Rules.Path == "" {
 		bad("rules.path", "required: a rules file or folder")
 	}
+	if c.Console.Enabled {
+		positive("console.session_ttl", c.Console.SessionTTL, "a login must last a while")
+		if len(c.Server.AdminTokens) == 0 && len(c.Console.KCCTokens) == 0 {
+			bad("console.enabled", "nobody can log in: set server.admin_tokens (beheerder) or console.kcc_tokens (kcc)")
+		}
+	}
+	for i, tok := range c.Console.KCCTokens {
+		if strings.TrimSpace(tok) == "" {
+			bad(fmt.Sprintf("console.kcc_tokens[%d]", i), "empty; remove it or set a token")
+		}
+	}
 	return errors.Join(errs...)
 }
 
@@ -803,6 +887,7 @@ func (c *Config) Validate() error {
 func (c *Config) Warnings() []*Error {
 	secrets := []struct{ key, val string }{
 		{"store.subject_key", c.Store.SubjectKey},
+		{"store.data_key", c.Store.DataKey},
 		{"store.redis.password", c.Store.Redis.Password},
 		{"bus.amqp.url", c.Bus.AMQP.URL},
 		{"zgw.secret", c.ZGW.Secret},
@@ -813,6 +898,10 @@ func (c *Config) Warnings() []*Error {
 		{"notify.api_key", c.Notify.APIKey},
 		{"notify.callback_token", c.Notify.CallbackToken},
 		{"server.omc_compat.jwt_secret", c.Server.OMCCompat.JWTSecret},
+		{"console.session_key", c.Console.SessionKey},
+	}
+	for i, v := range c.Console.KCCTokens {
+		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("console.kcc_tokens[%d]", i), v})
 	}
 	for i, s := range c.Notify.Services {
 		secrets = append(secrets, struct{ key, val string }{fmt.Sprintf("notify.services[%d].api_key", i), s.APIKey},

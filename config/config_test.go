@@ -78,6 +78,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`k.yaml:6: server.trusted_trace_sources[1]: "intranet" is not a network`}},
 		{"objecten without token", minimal + "zgw:\n  objecten: http://o/api/v2\n", nil,
 			[]string{"k.yaml:3: zgw.objecten_token: required"}},
+		{"console nobody can log in to", minimal + "console:\n  enabled: true\n", nil,
+			[]string{"k.yaml:4: console.enabled: nobody can log in"}},
+		{"console session of no length", minimal + "server:\n  admin_tokens: [a]\nconsole:\n  enabled: true\n  session_ttl: 0s\n", nil,
+			[]string{"k.yaml:7: console.session_ttl: must be more than 0s"}},
+		{"console empty kcc token", minimal + "console:\n  kcc_tokens:\n    - ok\n    - \"\"\n", nil,
+			[]string{"k.yaml:6: console.kcc_tokens[1]: empty"}},
+		{"console key misspelt", minimal + "console:\n  enabeld: true\n", nil,
+			[]string{`k.yaml:4: console: unknown key "enabeld" in console; did you mean "enabled"?`}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,6 +244,22 @@ func TestWarnings(t *testing.T) {
 	for i := range want {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("warning %d = %q, want prefix %q", i, got[i], want[i])
+		}
+	}
+}
+
+// The data key's errors name their key path; with Redis it is required.
+// (Without it the embedded store runs on a generated key and serve warns.)
+func TestDataKey(t *testing.T) {
+	for src, want := range map[string]string{
+		"store:\n  subject_key: s\n  backend: redis\n":                                                  "store.data_key: required with the redis backend",
+		"store:\n  subject_key: s\n  data_key: nope\n":                                                  "k.yaml:3: store.data_key: the data key decodes to 3 bytes",
+		"store:\n  subject_key: s\n  data_key_previous: q6urq6urq6urq6urq6urq6urq6urq6urq6urq6urq6s=\n": "store.data_key_previous: set only together with store.data_key",
+		"store:\n  subject_key: s\n  zaak_purge_grace: -1s\n":                                           "k.yaml:3: store.zaak_purge_grace: \"-1s\" is negative",
+	} {
+		_, err := Parse("k.yaml", []byte(src), env(nil))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: err = %v, want %q", src, err, want)
 		}
 	}
 }

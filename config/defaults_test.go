@@ -6,6 +6,7 @@ import (
 
 	"github.com/mijnservices/koerier/channels/berichtenbox"
 	"github.com/mijnservices/koerier/internal/bus"
+	"github.com/mijnservices/koerier/internal/console"
 	"github.com/mijnservices/koerier/internal/httpapi"
 	"github.com/mijnservices/koerier/internal/klant"
 	"github.com/mijnservices/koerier/internal/store"
@@ -31,6 +32,9 @@ func TestDefaultsMatchPackages(t *testing.T) {
 		{"bus.amqp.prefetch", d.Bus.AMQP.Prefetch, "bus.DefaultPrefetch", bus.DefaultPrefetch},
 		{"bus.amqp.channel_pool_size", d.Bus.AMQP.ChannelPoolSize, "bus.DefaultChannelPoolSize", bus.DefaultChannelPoolSize},
 		{"store.ledger_retention", d.Store.LedgerRetention, "store.DefaultLedgerRetention", store.DefaultLedgerRetention},
+		{"store.retention.taak_state", d.Store.Retention.TaakState, "store.DefaultTaakStateRetention", store.DefaultTaakStateRetention},
+		{"store.retention.dedup", d.Store.Retention.Dedup, "store.DefaultDedupRetention", store.DefaultDedupRetention},
+		{"store.zaak_purge_grace", d.Store.ZaakPurgeGrace, "router.DefaultPurgeGrace", router.DefaultPurgeGrace},
 		{"store.redis.prefix", d.Store.Redis.Prefix, "store.DefaultRedisPrefix", store.DefaultRedisPrefix},
 		{"server.max_body_bytes", d.Server.MaxBodyBytes, "httpapi.DefaultMaxBodyBytes", int64(httpapi.DefaultMaxBodyBytes)},
 		{"server.omc_compat.clock_skew", d.Server.OMCCompat.ClockSkew, "httpapi.DefaultOMCClockSkew", httpapi.DefaultOMCClockSkew},
@@ -47,6 +51,7 @@ func TestDefaultsMatchPackages(t *testing.T) {
 		{"openklant.cache_ttl", *d.OpenKlant.CacheTTL, "klant.DefaultCacheTTL", klant.DefaultCacheTTL},
 		{"brp.cache_ttl", *d.BRP.CacheTTL, "klant.DefaultCacheTTL", klant.DefaultCacheTTL},
 		{"berichtenbox.cache_ttl", *d.Berichtenbox.CacheTTL, "berichtenbox.DefaultValidatieCacheTTL", berichtenbox.DefaultValidatieCacheTTL},
+		{"console.session_ttl", d.Console.SessionTTL, "console.DefaultSessionTTL", console.DefaultSessionTTL},
 		{"pipeline.concurrency", d.Pipeline.Concurrency, "router.DefaultConcurrency", router.DefaultConcurrency},
 		{"pipeline.retry_max", d.Pipeline.RetryMax, "router.DefaultRetryMax", router.DefaultRetryMax},
 		{"pipeline.delivery_lease", d.Pipeline.DeliveryLease, "router.DefaultLeaseTTL", router.DefaultLeaseTTL},

@@ -33,6 +33,9 @@ func (r *Router) enrichStage() Stage[event.Inbound] {
 			if err := httpapi.EnsureIngested(ctx, r.d.Store, in); err != nil {
 				return Result{}, temporary(err)
 			}
+			if IsZaakDestroy(in.Notification) && r.d.PurgeZaak != nil {
+				return r.purgeDestroyed(ctx, in)
+			}
 			res, err := r.d.Enricher.Enrich(ctx, in)
 			if err != nil {
 				return Result{}, err
@@ -44,22 +47,26 @@ func (r *Router) enrichStage() Stage[event.Inbound] {
 			} else if res.Skipped != "" {
 				r.log.InfoContext(ctx, "notification skipped", "reason", res.Skipped)
 			}
-			return r.enrich(in, res), nil
+			return r.enrich(ctx, in, res)
 		},
 	}
 }
 
-func (r *Router) enrich(in event.Inbound, res zgw.Result) Result {
+func (r *Router) enrich(ctx context.Context, in event.Inbound, res zgw.Result) (Result, error) {
 	if res.Skipped != "" {
-		return Result{Status: "skipped", Ledger: []store.Record{{Status: "skipped", Detail: res.Skipped + ": " + res.Detail}}}
+		return Result{Status: "skipped", Ledger: []store.Record{{Status: "skipped", Detail: res.Skipped + ": " + res.Detail,
+			ZaakRef: r.inboundZaakRef(in)}}}, nil
 	}
 	out := Result{Status: "event"}
 	for _, ev := range res.Events {
 		if ev.InboundID == "" {
 			ev.InboundID = in.ID
 		}
-		out.Ledger = append(out.Ledger, store.Record{EventID: ev.ID, Status: "event",
-			Detail: fmt.Sprintf("%s met %d ontvanger(s)", ev.Type, len(ev.Subjects))})
+		rec := store.Record{EventID: ev.ID, Status: "event", Detail: fmt.Sprintf("%s met %d ontvanger(s)", ev.Type, len(ev.Subjects))}
+		if err := r.eventZaak(ctx, ev, &rec); err != nil {
+			return Result{}, err
+		}
+		out.Ledger = append(out.Ledger, rec)
 		out.Outputs = append(out.Outputs, Output{Topic: event.TopicEvents, ID: ev.ID, Value: ev})
 	}
 	// Timers (taak reminders) wait on the bus until they are due: that
@@ -73,5 +80,5 @@ func (r *Router) enrich(in event.Inbound, res zgw.Result) Result {
 	if len(res.Events) == 0 {
 		out.Status = "scheduled"
 	}
-	return out
+	return out, nil
 }

@@ -44,6 +44,9 @@ type Deps struct {
 	Meter    metric.Meter
 	// Now is the clock (default clock.System).
 	Now func() time.Time
+	// PurgeZaak purges a destroyed zaak; nil ignores zaak destroy
+	// notifications.
+	PurgeZaak ZaakPurgeFunc
 }
 
 // Defaults of Options, for a router used without config. config.Default()
@@ -85,6 +88,9 @@ type Options struct {
 	// died; in the latter case the provider's reference lookup prevents a
 	// second send.
 	LeaseTTL time.Duration
+	// PurgeGrace is how long after a zaak destroy notification the zaak is
+	// purged (default 0: at once).
+	PurgeGrace time.Duration
 }
 
 // Router is the running pipeline.

@@ -148,6 +148,7 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 		cfg.Bus.AMQP.URL = amqpTestURL(t)
 		cfg.Store.Backend = "redis"
 		cfg.Store.Redis.Prefix = fmt.Sprintf("koerier-e2e-%d:", rand.Uint32())
+		cfg.Store.DataKey = e2eDataKey
 	}
 	sb.Configure(&cfg)
 	for _, f := range tweak {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -199,33 +198,14 @@ func newRulesExplainCmd() *cobra.Command {
 					return fmt.Errorf("--now %q is not an RFC 3339 time like 2026-01-05T22:30:00+01:00", nowText)
 				}
 			}
-			subjects := ev.Subjects
-			if rcpt != nil && rcpt.Subject.Kind != "" {
-				subjects = []event.Subject{rcpt.Subject}
-			}
-			if len(subjects) == 0 {
-				kind := event.KindInwoner
-				if rcpt != nil && rcpt.Kind != "" {
-					kind = rcpt.Kind
-				}
-				subjects = []event.Subject{{Role: event.RoleInitiator, Kind: kind}}
-			}
 			var all []event.Decision
-			for _, s := range subjects {
-				if role != "" && s.Role != role {
-					continue
-				}
-				in := rules.Input{Event: &ev, Recipient: rcpt, Subject: s, Now: now}
-				ds := rs.DecideAll(in)
-				if has != nil {
-					for i := range ds {
-						rules.Restrict(&ds[i], has)
-					}
-				}
-				all = append(all, ds...)
+			for _, e := range rs.Explain(rules.ExplainInput{Event: &ev, Recipient: rcpt, Role: role, Now: now, Has: has}) {
+				all = append(all, e.Decisions...)
 				if !asJSON {
-					fmt.Fprintf(out, "== %s (%s)\n", orDash(s.Role), s.Kind)
-					printDecisions(out, ds)
+					fmt.Fprintln(out, e.Header())
+					for _, line := range e.Lines() {
+						fmt.Fprintln(out, line)
+					}
 				}
 			}
 			if asJSON {
@@ -266,32 +246,8 @@ func newRulesFieldsCmd() *cobra.Command {
 }
 
 func printDecisions(w io.Writer, ds []event.Decision) {
-	for _, d := range ds {
-		for _, line := range d.Explanation {
-			fmt.Fprintln(w, "  "+line)
-		}
-		switch {
-		case d.Undeliverable:
-			fmt.Fprintf(w, "  => ONBEZORGBAAR: %s\n", d.Reason)
-		case d.Skip:
-			fmt.Fprintf(w, "  => niets versturen: %s\n", d.Reason)
-		default:
-			fmt.Fprintf(w, "  => regel %s, bericht %s (%s), plan %v", d.Rule, d.Message, d.Language, d.Plan)
-			if !d.HoldUntil.IsZero() {
-				fmt.Fprintf(w, ", vastgehouden tot %s", d.HoldUntil.Format(time.RFC3339))
-			}
-			fmt.Fprintln(w)
-			// The values the rules' personalisation templates rendered, as
-			// Notify will get them (on top of the router's fixed keys).
-			names := make([]string, 0, len(d.Personalisation))
-			for k := range d.Personalisation {
-				names = append(names, k)
-			}
-			sort.Strings(names)
-			for _, k := range names {
-				fmt.Fprintf(w, "     personalisatie %s = %q\n", k, d.Personalisation[k])
-			}
-		}
+	for _, line := range rules.DecisionLines(ds) {
+		fmt.Fprintln(w, line)
 	}
 }
 

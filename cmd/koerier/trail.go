@@ -35,6 +35,7 @@ type trailQuery struct {
 	ID      string
 	Subject event.Subject
 	Recent  int
+	Zaak    string
 	JSON    bool
 }
 
@@ -58,6 +59,7 @@ ledger's traceId), an event id or a delivery id (Notify's "reference").
   koerier trail --config koerier.yaml 5c0d2c6f...            one notification
   koerier trail --config koerier.yaml --bsn 999993653         everything about an inwoner
   koerier trail --config koerier.yaml --kvk 69599084 [--vestiging 000012345678]
+  koerier trail --config koerier.yaml --zaak https://.../zaken/UUID   everything about a zaak
   koerier trail --config koerier.yaml --recent 20 [--json]
 
 The ledger stores no BSN: --bsn/--kvk/--rsin/--partij compute the same keyed
@@ -73,13 +75,13 @@ only with --vestiging. BSNs are never printed in clear.`,
 				q.Subject = event.Subject{BSN: bsn, KVK: kvkNr, Vestigingsnummer: vestiging, RSIN: rsin, PartijURL: partij}
 			}
 			n := 0
-			for _, set := range []bool{q.ID != "", q.Subject != (event.Subject{}), q.Recent > 0} {
+			for _, set := range []bool{q.ID != "", q.Subject != (event.Subject{}), q.Recent > 0, q.Zaak != ""} {
 				if set {
 					n++
 				}
 			}
 			if n != 1 {
-				return errors.New("trail: give one of an ID, --bsn, --kvk, --rsin, --partij or --recent N")
+				return errors.New("trail: give one of an ID, --bsn, --kvk, --rsin, --partij, --zaak URL or --recent N")
 			}
 			cfg, err := config.Load(path)
 			if err != nil {
@@ -97,6 +99,7 @@ only with --vestiging. BSNs are never printed in clear.`,
 	cmd.Flags().StringVar(&rsin, "rsin", "", "RSIN of a rechtspersoon")
 	cmd.Flags().StringVar(&partij, "partij", "", "Open Klant partij URL")
 	cmd.Flags().IntVar(&q.Recent, "recent", 0, "show the newest N records")
+	cmd.Flags().StringVar(&q.Zaak, "zaak", "", "zaak URL: every record about the zaak (or the line saying it was purged)")
 	cmd.Flags().BoolVar(&q.JSON, "json", false, "print the records as JSON")
 	return cmd
 }
@@ -108,7 +111,7 @@ func runTrail(ctx context.Context, w io.Writer, cfg config.Config, q trailQuery)
 	}
 	defer st.Close()
 	what := trailHeading(q)
-	recs, err := app.Trail(ctx, st, []byte(cfg.Store.SubjectKey), app.TrailQuery{ID: q.ID, Subject: q.Subject, Recent: q.Recent})
+	recs, err := app.Trail(ctx, st, []byte(cfg.Store.SubjectKey), app.TrailQuery{ID: q.ID, Subject: q.Subject, Recent: q.Recent, Zaak: q.Zaak})
 	if err != nil {
 		return fmt.Errorf("trail: %w", err)
 	}
@@ -134,6 +137,8 @@ func trailHeading(q trailQuery) string {
 		return "id " + q.ID
 	case q.Subject != (event.Subject{}):
 		return describeSubject(q.Subject)
+	case q.Zaak != "":
+		return "zaak " + q.Zaak
 	}
 	return fmt.Sprintf("the newest %d records", q.Recent)
 }

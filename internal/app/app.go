@@ -62,6 +62,7 @@ type App struct {
 	router *router.Router
 	// recipients resolves subjects (also for explain-recipient).
 	recipients *klant.Resolver
+	channels   *channels.Registry
 	api        *httpapi.Server
 	srv        *http.Server
 	ln         net.Listener
@@ -99,7 +100,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 			return nil, fmt.Errorf("data dir: %w", err)
 		}
 	}
-	a.store, err = store.Open(ctx, StoreOptions(cfg, now))
+	so := StoreOptions(cfg, now)
+	so.Logger = log
+	a.store, err = store.Open(ctx, so)
 	if err != nil {
 		return nil, err
 	}
@@ -128,9 +131,13 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 			return nil, fmt.Errorf("rules: %s: notify_service %q is not configured under notify.services", where, name)
 		}
 	}
+	a.channels = reg
 	a.bus, err = bus.New(ctx, BusOptions(cfg, now, router.Topics(reg.Names())...), watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("bus: %w", err)
+	}
+	if e, ok := a.store.(*store.Encrypted); ok {
+		sealBus(a.bus, e.Sealer())
 	}
 
 	if err := a.registerQueueDepth(router.Topics(reg.Names())); err != nil {
@@ -153,9 +160,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
 		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg,
 		Timing: &router.Timing{Grouper: &router.Grouper{Cache: a.store, Now: now}, Throttler: &router.Throttler{Claims: a.store, Cache: a.store, Now: now}},
-		Logger: log, Now: now, Tracer: a.prov.Tracer, Meter: a.prov.Meter,
+		Logger: log, Now: now, Tracer: a.prov.Tracer, Meter: a.prov.Meter, PurgeZaak: a.purgeZaak,
 	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,
-		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease})
+		TemporaryBackoff: cfg.Pipeline.TemporaryBackoff, SubjectKey: []byte(cfg.Store.SubjectKey), LeaseTTL: cfg.Pipeline.DeliveryLease,
+		PurgeGrace: cfg.Store.ZaakPurgeGrace, MarkerTTL: cfg.Store.Retention.Dedup})
 	if err != nil {
 		return nil, err
 	}
@@ -196,6 +204,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.mountOMC(cfg.Server.OMCCompat)
 	a.mountAdmin()
+	a.mountConsole(nil) // the print channel passes its batches here once it exists
 	return a, nil
 }
 
@@ -207,7 +216,8 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 func StoreOptions(cfg config.Config, now func() time.Time) store.Options {
 	return store.Options{Now: clock.Or(now), Backend: cfg.Store.Backend, SQLitePath: cfg.Store.SQLitePath, LedgerRetention: cfg.Store.LedgerRetention,
 		Redis: store.RedisOptions{Addr: cfg.Store.Redis.Addr, Username: cfg.Store.Redis.Username, Password: cfg.Store.Redis.Password,
-			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention}}
+			DB: cfg.Store.Redis.DB, Prefix: cfg.Store.Redis.Prefix, TLS: cfg.Store.Redis.TLS, LedgerRetention: cfg.Store.LedgerRetention},
+		DataKey: dataKey(cfg.Store.DataKey), DataKeyPrevious: dataKey(cfg.Store.DataKeyPrevious), DataKeyFile: cfg.Store.DataKeyFile}
 }
 
 func BusOptions(cfg config.Config, now func() time.Time, topics ...string) bus.Options {
@@ -232,7 +242,7 @@ func ZGWConfig(cfg config.Config, st store.Store, log *slog.Logger) zgw.Config {
 	}
 	return zgw.Config{APIs: apis, Cache: st, Claims: st, CatalogiTTL: cfg.ZGW.CatalogiCacheTTL, RolBackoff: cfg.ZGW.RolBackoff,
 		BesluitTrigger: cfg.ZGW.BesluitTrigger, Documenten: cfg.ZGW.DocumentEvents,
-		TaakObjecttypen: cfg.ZGW.TaakObjecttypes, HerinneringDagen: cfg.ZGW.ReminderDays,
+		TaakObjecttypen: cfg.ZGW.TaakObjecttypes, HerinneringDagen: cfg.ZGW.ReminderDays, TaakStateTTL: cfg.Store.Retention.TaakState,
 		HTTP: httpclient.Options{Logger: log}, Logger: log}
 }
 

@@ -48,10 +48,15 @@ func OpenBus(ctx context.Context, cfg config.Config, now func() time.Time, log *
 	if err := busExists(o); err != nil {
 		return nil, err
 	}
+	s, err := busSealer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
 	b, err := bus.New(ctx, o, watermill.NewSlogLogger(log.With("component", "bus")))
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}
+	sealBus(b, s)
 	return b, nil
 }
 
@@ -157,8 +162,15 @@ func PeekDeadLetters(ctx context.Context, cfg config.Config, now func() time.Tim
 	if err != nil {
 		return nil, fmt.Errorf("deadletter: %w", err)
 	}
+	s, err := busSealer(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("deadletter: %w", err)
+	}
 	out := make([]DeadLetter, len(msgs))
 	for i, p := range msgs {
+		if clear, err := s.Open(busAD, p.Msg.Payload); err == nil {
+			p.Msg.Payload = clear
+		}
 		out[i] = DescribeDeadLetter(p.Msg, p.PublishedAt)
 	}
 	return out, nil
@@ -170,11 +182,32 @@ type ReplayOptions struct {
 	Max int
 	// Topic, when set, replays only messages that failed on it.
 	Topic string
+	// UUID, when set, replays only that message.
+	UUID string
+	// Reason, when set, replays only messages whose (masked) reason
+	// contains it, case-insensitively.
+	Reason string
 	// Idle ends the replay when no dead letter arrived for this long
 	// (default 2s).
 	Idle time.Duration
 	// Progress receives "replayed 120/500" lines; nil for none.
 	Progress io.Writer
+}
+
+// selects says whether the filters of o let msg, which failed on topic,
+// be replayed.
+func (o ReplayOptions) selects(msg *message.Message, topic string) bool {
+	if o.Topic != "" && topic != o.Topic {
+		return false
+	}
+	if o.UUID != "" && msg.UUID != o.UUID {
+		return false
+	}
+	if o.Reason != "" {
+		reason := DescribeDeadLetter(msg, time.Time{}).Reason
+		return strings.Contains(strings.ToLower(reason), strings.ToLower(o.Reason))
+	}
+	return true
 }
 
 // ReplayMessage is msg as it goes back to its topic: the same uuid and
@@ -247,7 +280,7 @@ func Replay(ctx context.Context, b *bus.Bus, o ReplayOptions) (ReplayStats, erro
 			return st, nil
 		}
 		topic := OriginTopic(msg.Metadata)
-		if again := replayed[msg.UUID]; again || topic == "" || (o.Topic != "" && topic != o.Topic) {
+		if again := replayed[msg.UUID]; again || topic == "" || !o.selects(msg, topic) {
 			left[msg.UUID] = true
 			switch {
 			case again:

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/mijnservices/koerier/config"
@@ -36,6 +37,9 @@ type TrailQuery struct {
 	Subject event.Subject
 	// Recent is the number of newest records.
 	Recent int
+	// Zaak is a zaak URL: its records (found by the keyed hash the router
+	// recorded, store.ZaakRef) and, once purged, the line saying so.
+	Zaak string
 }
 
 // subjectLedger is implemented by store backends that index the ledger by
@@ -52,6 +56,22 @@ func Trail(ctx context.Context, st store.Store, key []byte, q TrailQuery) ([]sto
 	switch {
 	case q.ID != "":
 		return st.Trail(ctx, q.ID)
+	case q.Zaak != "":
+		if len(key) == 0 {
+			return nil, errors.New("store.subject_key is not set, so no record can be found by zaak")
+		}
+		ref := store.ZaakRef(key, q.Zaak)
+		recs, err := store.ZaakRecords(ctx, st, ref)
+		if err != nil {
+			return nil, err
+		}
+		purged, err := st.Trail(ctx, store.PurgedTraceID(ref))
+		if err != nil {
+			return nil, err
+		}
+		recs = append(recs, purged...)
+		sort.SliceStable(recs, func(i, j int) bool { return recs[i].At.Before(recs[j].At) })
+		return recs, nil
 	case q.Subject != (event.Subject{}):
 		bs, ok := st.(subjectLedger)
 		if !ok {

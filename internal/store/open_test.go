@@ -9,6 +9,9 @@ import (
 	"github.com/mijnservices/koerier/internal/store"
 )
 
+// testDataKey is a data key for tests only.
+var testDataKey = []byte("0123456789abcdef0123456789abcdef")
+
 func TestOpen(t *testing.T) {
 	ctx := context.Background()
 	dir := t.TempDir()
@@ -31,8 +34,11 @@ func TestOpen(t *testing.T) {
 			return store.Options{Backend: "etcd"}
 		}, "", false},
 		{"redis", func(t *testing.T) store.Options {
-			return store.Options{Backend: "redis", Redis: redisOptions(t)}
+			return store.Options{Backend: "redis", Redis: redisOptions(t), DataKey: testDataKey}
 		}, "redis", true},
+		{"redis without a data key", func(t *testing.T) store.Options {
+			return store.Options{Backend: "redis", Redis: redisOptions(t)}
+		}, "", true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -49,7 +55,11 @@ func TestOpen(t *testing.T) {
 			}
 			defer s.Close()
 			var got string
-			switch s.(type) {
+			enc, ok := s.(*store.Encrypted)
+			if !ok {
+				t.Fatalf("Open returned a %T, want the backend wrapped in *store.Encrypted", s)
+			}
+			switch enc.Unwrap().(type) {
 			case *store.SQLite:
 				got = "sqlite"
 			case *store.Redis:
@@ -79,7 +89,7 @@ func TestOpenPassesClock(t *testing.T) {
 			return store.Options{SQLitePath: filepath.Join(t.TempDir(), "k.db"), Now: now}
 		}},
 		{"redis", func(t *testing.T) store.Options {
-			return store.Options{Backend: "redis", Redis: redisOptions(t), Now: now}
+			return store.Options{Backend: "redis", Redis: redisOptions(t), Now: now, DataKey: testDataKey}
 		}},
 	}
 	for _, tt := range tests {
@@ -112,7 +122,7 @@ func TestOpenPassesLedgerRetentionToSQLite(t *testing.T) {
 		t.Fatalf("Append: %v", err)
 	}
 	clk.Advance(time.Minute + time.Nanosecond)
-	if err := s.(*store.SQLite).Purge(ctx); err != nil {
+	if err := s.(*store.Encrypted).Unwrap().(*store.SQLite).Purge(ctx); err != nil {
 		t.Fatalf("Purge: %v", err)
 	}
 	if got, err := s.Trail(ctx, "t"); err != nil || len(got) != 0 {

@@ -151,6 +151,9 @@ func (r *Redis) Append(ctx context.Context, rec Record) error {
 	if rec.SubjectRef != "" {
 		keys = append(keys, r.subjectKey(rec.SubjectRef))
 	}
+	if rec.ZaakRef != "" {
+		keys = append(keys, r.zaakKey(rec.ZaakRef))
+	}
 	// MULTI/EXEC, so that a record is in all of its trails or in none.
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		for _, k := range keys {

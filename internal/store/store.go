@@ -38,7 +38,10 @@ type Record struct {
 	// Detail is a human sentence for an admin (why this channel, why skipped).
 	Detail string `json:"detail,omitempty"`
 	// SubjectRef is a keyed hash of the recipient's identifier, never the BSN.
-	SubjectRef string    `json:"subjectRef,omitempty"`
+	SubjectRef string `json:"subjectRef,omitempty"`
+	// ZaakRef is a keyed hash of the zaak's URL (ZaakRef), never the URL:
+	// it lets a destroyed zaak's records be found and purged.
+	ZaakRef    string    `json:"zaakRef,omitempty"`
 	ProviderID string    `json:"providerId,omitempty"`
 	At         time.Time `json:"at"`
 }

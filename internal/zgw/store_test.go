@@ -30,7 +30,7 @@ func TestTaakStateSharedBetweenReplicas(t *testing.T) {
 		"redis": func(t *testing.T) store.Store {
 			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 			defer cancel()
-			s, err := store.Open(ctx, store.Options{Backend: store.BackendRedis, Redis: store.RedisOptions{Addr: "127.0.0.1:6379", Prefix: "koerier-zgw-test-" + uuid.NewString() + ":"}})
+			s, err := store.Open(ctx, store.Options{Backend: store.BackendRedis, Redis: store.RedisOptions{Addr: "127.0.0.1:6379", Prefix: "koerier-zgw-test-" + uuid.NewString() + ":"}, DataKey: []byte("0123456789abcdef0123456789abcdef")})
 			if err != nil {
 				if os.Getenv("CI") == "true" {
 					t.Fatalf("redis unreachable: %v", err)

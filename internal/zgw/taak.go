@@ -222,6 +222,10 @@ const (
 
 func taakStateKey(objectURL string) string { return "zgw:taak:" + objectURL }
 
+// TaakStateKey is the cache key of the last seen state of the taak object
+// at objectURL, so that purging the taak's zaak can delete it.
+func TaakStateKey(objectURL string) string { return taakStateKey(objectURL) }
+
 // objectNotified handles kanaal objecten.
 func (e *Enricher) objectNotified(ctx context.Context, in event.Inbound) (Result, error) {
 	n := in.Notification

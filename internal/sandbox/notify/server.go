@@ -309,6 +309,14 @@ func (s *Server) Sent() []Sent {
 	return out
 }
 
+// SentCount is the number of accepted notifications, without copying them
+// (koerier bench polls it while thousands arrive).
+func (s *Server) SentCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sent)
+}
+
 // Requests returns every request that reached the fake, oldest first.
 func (s *Server) Requests() []Request {
 	s.mu.Lock()

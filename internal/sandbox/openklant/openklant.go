@@ -54,17 +54,22 @@ type Request struct {
 type Server struct {
 	Faults *fault.Injector
 
-	mu        sync.Mutex
-	token     string
-	base      string
-	pageSize  int
-	noExpand  bool
-	partijen  []*partij // in creation order
-	adressen  map[string]*digitaalAdres
-	idents    []*identificator
-	requests  []Request
-	handler   http.Handler
-	uuidCount int
+	mu       sync.Mutex
+	token    string
+	base     string
+	pageSize int
+	noExpand bool
+	partijen []*partij // in creation order
+	adressen map[string]*digitaalAdres
+	idents   []*identificator
+	// byUUID index partijen and identificatoren: a partijen search looks
+	// up the identificatoren of every partij, which with koerier bench's
+	// thousands of inwoners must not be a scan each.
+	partijByID map[string]*partij
+	identByID  map[string]*identificator
+	requests   []Request
+	handler    http.Handler
+	uuidCount  int
 }
 
 // NewServer returns an empty fake; seed it with AddPersoon, AddOrganisatie,
@@ -77,12 +82,14 @@ func NewServer(o Options) *Server {
 		o.PageSize = 100
 	}
 	s := &Server{
-		Faults:   &fault.Injector{},
-		token:    o.Token,
-		base:     strings.TrimRight(o.BaseURL, "/"),
-		pageSize: o.PageSize,
-		noExpand: o.NoExpand,
-		adressen: map[string]*digitaalAdres{},
+		Faults:     &fault.Injector{},
+		token:      o.Token,
+		base:       strings.TrimRight(o.BaseURL, "/"),
+		pageSize:   o.PageSize,
+		noExpand:   o.NoExpand,
+		adressen:   map[string]*digitaalAdres{},
+		partijByID: map[string]*partij{},
+		identByID:  map[string]*identificator{},
 	}
 	s.handler = s.Faults.Wrap(http.HandlerFunc(s.serve))
 	return s
@@ -224,12 +231,14 @@ func (s *Server) addPartij(p *partij, adressen []Adres) {
 		}
 	}
 	s.partijen = append(s.partijen, p)
+	s.partijByID[p.uuid] = p
 }
 
 func (s *Server) addIdent(p *partij, objecttype, soort, id, register, sub string) *identificator {
 	i := &identificator{uuid: s.newUUID(), partij: p.uuid, objecttype: objecttype, soortObjectID: soort,
 		objectID: id, register: register, sub: sub}
 	s.idents = append(s.idents, i)
+	s.identByID[i.uuid] = i
 	p.identIDs = append(p.identIDs, i.uuid)
 	return i
 }
@@ -422,23 +431,9 @@ func expandSet(v string) map[string]bool {
 	return m
 }
 
-func (s *Server) partijByUUID(id string) *partij {
-	for _, p := range s.partijen {
-		if p.uuid == id {
-			return p
-		}
-	}
-	return nil
-}
+func (s *Server) partijByUUID(id string) *partij { return s.partijByID[id] }
 
-func (s *Server) identByUUID(id string) *identificator {
-	for _, i := range s.idents {
-		if i.uuid == id {
-			return i
-		}
-	}
-	return nil
-}
+func (s *Server) identByUUID(id string) *identificator { return s.identByID[id] }
 
 // matchPartij applies the partijen list filters Koerier uses. Like Django
 // filters, identificator filters match when one identificator of the partij

@@ -38,6 +38,9 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store) {
 	t.Run("Ledger", func(t *testing.T) { testLedger(t, newStore) })
 	t.Run("Cache", func(t *testing.T) { testCache(t, newStore) })
 	t.Run("Batches", func(t *testing.T) { testBatches(t, newStore) })
+	t.Run("Encrypted", func(t *testing.T) { testEncrypted(t, newStore) })
+	t.Run("PurgeZaak", func(t *testing.T) { testPurgeZaak(t, newStore) })
+	t.Run("PurgeLedgerBefore", func(t *testing.T) { testPurgeLedgerBefore(t, newStore) })
 	t.Run("Ping", func(t *testing.T) {
 		s := newStore(t)
 		if err := s.Ping(context.Background()); err != nil {
