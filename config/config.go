@@ -275,7 +275,8 @@ type KVK struct {
 	APIKey string `yaml:"api_key"`
 }
 
-// Berichtenbox configures the MijnOverheid subscription check (optional).
+// Berichtenbox configures MijnOverheid's Berichtenbox (optional): the
+// subscription check, and the transport that delivers berichten.
 type Berichtenbox struct {
 	ValidatieURL string `yaml:"validatie_url"`
 	// BerichtleverancierCode identifies the gemeente as sender at Logius.
@@ -283,6 +284,37 @@ type Berichtenbox struct {
 	BerichtType            string         `yaml:"bericht_type"`
 	CacheTTL               *time.Duration `yaml:"cache_ttl"`
 	TLS                    TLS            `yaml:"tls"`
+	// Transport delivers the berichten: "messagebox" (NotifyNL, with the
+	// notify: key) or "ebms" (the ebMS adapter); empty: the channel is not
+	// configured and plans skip it.
+	Transport string `yaml:"transport"`
+	// OIN is the gemeente's OIN: BerichtLeverancierID in GLOBE batches and
+	// the ebMS from party.
+	OIN  string `yaml:"oin"`
+	EBMS EBMS   `yaml:"ebms"`
+}
+
+// Berichtenbox transports.
+const (
+	BerichtenboxMessagebox = "messagebox"
+	BerichtenboxEBMS       = "ebms"
+)
+
+// EBMS configures the ebMS adapter (ebms-core's REST API) in front of
+// Logius' BerichtVerwerkService.
+type EBMS struct {
+	URL string `yaml:"url"`
+	// CPAID is the CPA the adapter sends under.
+	CPAID string `yaml:"cpa_id"`
+	// BatchWindow is the longest a bericht waits for others to share its
+	// batch (default 60s; a batch also goes at 1,000 berichten).
+	BatchWindow *time.Duration `yaml:"batch_window"`
+	// ResultTimeout is how long a sent batch may go without a result
+	// before it is sent again with the same BatchID (default 4h).
+	ResultTimeout *time.Duration `yaml:"result_timeout"`
+	// PollInterval is how often the adapter is asked for results (default 30s).
+	PollInterval *time.Duration `yaml:"poll_interval"`
+	TLS          TLS            `yaml:"tls"`
 }
 
 // TLS is a client certificate for mutual TLS.
@@ -475,9 +507,10 @@ func Default() Config {
 		ZGW: ZGW{UserID: "koerier", UserRepresentation: "Koerier", ReminderDays: []int{3, 1},
 			RolBackoff: []time.Duration{30 * time.Second, 2 * time.Minute, 10 * time.Minute, 30 * time.Minute}, BesluitTrigger: "besluit",
 			CatalogiCacheTTL: time.Hour},
-		OpenKlant:    OpenKlant{CacheTTL: dur(5 * time.Minute)},
-		BRP:          BRP{APIKeyHeader: "X-API-KEY", CacheTTL: dur(5 * time.Minute)},
-		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus", CacheTTL: dur(24 * time.Hour)},
+		OpenKlant: OpenKlant{CacheTTL: dur(5 * time.Minute)},
+		BRP:       BRP{APIKeyHeader: "X-API-KEY", CacheTTL: dur(5 * time.Minute)},
+		Berichtenbox: Berichtenbox{BerichtType: "Zaakstatus", CacheTTL: dur(24 * time.Hour),
+			EBMS: EBMS{BatchWindow: dur(time.Minute), ResultTimeout: dur(4 * time.Hour), PollInterval: dur(30 * time.Second)}},
 		Notify: Notify{ReferenceLookup: &yes, RateLimit: NotifyRateLimit{Requests: 3000, Per: time.Minute, Margin: 0.02},
 			RetryAfterCap: 5 * time.Minute, Breaker: NotifyBreaker{Failures: 5, Interval: 30 * time.Second}},
 		Rules: Rules{Path: "config/rules.example.yaml", WatchInterval: dur(5 * time.Second)},
@@ -563,6 +596,15 @@ func (c *Config) applyDerivedDefaults() {
 	}
 	if c.BRP.CacheTTL == nil {
 		c.BRP.CacheTTL = d.BRP.CacheTTL
+	}
+	if c.Berichtenbox.EBMS.BatchWindow == nil {
+		c.Berichtenbox.EBMS.BatchWindow = d.Berichtenbox.EBMS.BatchWindow
+	}
+	if c.Berichtenbox.EBMS.ResultTimeout == nil {
+		c.Berichtenbox.EBMS.ResultTimeout = d.Berichtenbox.EBMS.ResultTimeout
+	}
+	if c.Berichtenbox.EBMS.PollInterval == nil {
+		c.Berichtenbox.EBMS.PollInterval = d.Berichtenbox.EBMS.PollInterval
 	}
 	if c.Berichtenbox.CacheTTL == nil {
 		c.Berichtenbox.CacheTTL = d.Berichtenbox.CacheTTL
@@ -690,7 +732,7 @@ func (c *Config) Validate() error {
 		{"zgw.zaken", c.ZGW.Zaken}, {"zgw.catalogi", c.ZGW.Catalogi}, {"zgw.besluiten", c.ZGW.Besluiten},
 		{"zgw.documenten", c.ZGW.Documenten}, {"zgw.objecten", c.ZGW.Objecten}, {"zgw.open_notificaties", c.ZGW.OpenNotificaties},
 		{"openklant.url", c.OpenKlant.URL}, {"brp.url", c.BRP.URL}, {"kvk.url", c.KVK.URL},
-		{"berichtenbox.validatie_url", c.Berichtenbox.ValidatieURL}, {"notify.url", c.Notify.URL},
+		{"berichtenbox.validatie_url", c.Berichtenbox.ValidatieURL}, {"berichtenbox.ebms.url", c.Berichtenbox.EBMS.URL}, {"notify.url", c.Notify.URL},
 	}
 	for i, v := range c.ZGW.TaakObjecttypes {
 		urls = append(urls, struct{ key, val string }{fmt.Sprintf("zgw.taak_objecttypes[%d]", i), v})
@@ -706,6 +748,25 @@ func (c *Config) Validate() error {
 	}
 	if c.Berichtenbox.ValidatieURL != "" && c.Berichtenbox.BerichtleverancierCode == "" {
 		bad("berichtenbox.berichtleverancier_code", "required when berichtenbox.validatie_url is set (the sender code Logius gave the gemeente)")
+	}
+	switch b := c.Berichtenbox; b.Transport {
+	case "":
+	case BerichtenboxMessagebox:
+		if c.Notify.URL == "" {
+			bad("berichtenbox.transport", "messagebox sends through NotifyNL: set notify.url and notify.api_key")
+		}
+	case BerichtenboxEBMS:
+		if b.EBMS.URL == "" {
+			bad("berichtenbox.ebms.url", "required when berichtenbox.transport is ebms (the ebMS adapter's REST API)")
+		}
+		if b.EBMS.CPAID == "" {
+			bad("berichtenbox.ebms.cpa_id", "required when berichtenbox.transport is ebms (the CPA Logius agreed with the gemeente)")
+		}
+		if n := len(b.OIN); n == 0 || n > 25 {
+			bad("berichtenbox.oin", "required when berichtenbox.transport is ebms: the gemeente's OIN (20 digits), at most 25 characters")
+		}
+	default:
+		bad("berichtenbox.transport", "%q is not a transport (hint: messagebox or ebms)", b.Transport)
 	}
 	if c.Notify.URL != "" && c.Notify.APIKey == "" && len(c.Notify.Services) == 0 {
 		bad("notify.api_key", "required when notify.url is set (format {name}-{service_id}-{secret}), or list notify.services")

@@ -115,7 +115,26 @@ func (r *Router) newDelivery(ev *event.Event, rcp event.Recipient, dec event.Dec
 	if ev.Zaak != nil {
 		d.ZaakURL = ev.Zaak.URL
 	}
+	if dec.Berichtenbox != nil {
+		d.Decision.Berichtenbox = berichtenboxFacts(ev, *dec.Berichtenbox)
+	}
 	return r.nextDelivery(d, 0)
+}
+
+// berichtenboxFacts adds what a Berichtenbox bericht takes from the event
+// to what the rules rendered: the zaak as reference, a taak's deadline,
+// the besluit whose documents it may attach.
+func berichtenboxFacts(ev *event.Event, m event.BerichtenboxMessage) *event.BerichtenboxMessage {
+	if ev.Zaak != nil {
+		m.Referentie = ev.Zaak.Identificatie
+	}
+	if ev.Taak != nil {
+		m.Deadline = ev.Taak.Verloopdatum
+	}
+	if ev.Besluit != nil {
+		m.BesluitURL = ev.Besluit.URL
+	}
+	return &m
 }
 
 // dropUnconfigured removes channels from the plan that this installation

@@ -25,7 +25,7 @@ messages:
   m:
     email: {notify_template: f6619e17-d547-4c7a-80f7-97f69efd742d}
     sms: {notify_template: a0cccec0-06bf-45d5-ba59-995f6db936b0}
-    berichtenbox: {subject: s, body: b}
+    berichtenbox: {bericht_type: B, subject: s, body: b}
     print: {letter: m}
     eng:
       email: {notify_template: 84780e7d-9573-4e6a-a879-a0e08f5615ef}

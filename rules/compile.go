@@ -145,6 +145,7 @@ func (c *compiler) compile(files []*parsedFile) {
 		templates = append(templates, f.p.templates...)
 	}
 	c.checkPersonalisation(templates)
+	c.checkBerichtenbox()
 	if len(*c.errs) == 0 && len(rs.rules) == 0 {
 		name := ""
 		if len(rs.files) > 0 {

@@ -133,7 +133,7 @@ func (rs *RuleSet) MatchAll(in Input) []*Match {
 		}
 		m.Plan = r.Plans[kind]
 		m.Need = needOf(m.Plan)
-		if r.personalisation[kind] != nil {
+		if r.personalisation[kind] != nil || contains(m.Plan, event.ChannelBerichtenbox) {
 			e := *env
 			m.env = &e
 		}
@@ -331,6 +331,12 @@ func (m *Match) ExpandResolved(r *event.Recipient, resolved Need) event.Decision
 		var lines []string
 		d.Personalisation, lines = m.rs.renderPersonalisation(rule.personalisation[kind], m.env)
 		d.Explanation = append(d.Explanation, lines...)
+		if contains(plan, event.ChannelBerichtenbox) {
+			var why string
+			if d.Berichtenbox, why = m.rs.renderBerichtenbox(rule.Message, d.Language, m.env); why != "" {
+				d.Explanation = append(d.Explanation, why)
+			}
+		}
 	}
 	if w, ok := rule.QuietHours[plan[0]]; ok {
 		if until := holdUntil(w, m.now); !until.IsZero() {

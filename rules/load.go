@@ -12,8 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/template"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 	"gopkg.in/yaml.v3"
@@ -585,6 +585,7 @@ func (p *parser) parseMessage(name string, k, v *yaml.Node) *Message {
 			p.errf(ck, languageHint(key), "unknown channel or language %q in message %q", key, name)
 		}
 	}
+	p.checkBerichtenboxMessage(m, k)
 	if len(m.Variants[defaultLanguage]) == 0 && len(*p.errs) == before {
 		p.errf(k, "every message needs its Dutch (nld) templates at the top level; other languages fall back to them", "message %q has no nld template for any channel", name)
 	}
@@ -633,11 +634,26 @@ func (p *parser) template(channel string, n *yaml.Node, what string) (Template, 
 	case event.ChannelEmail, event.ChannelSMS:
 		known = []string{"notify_template"}
 	case event.ChannelBerichtenbox:
-		known = []string{"subject", "body"}
+		known = []string{"bericht_type", "subject", "body", "attach"}
 	case event.ChannelPrint:
 		known = []string{"letter", "envelope", "postage"}
 	}
-	p.mapping(n, what, known, func(key string, _, v *yaml.Node) {
+	p.mapping(n, what, known, func(key string, k, v *yaml.Node) {
+		if channel == event.ChannelBerichtenbox && (key == "subject" || key == "body") {
+			// The same language as personalisation: curated functions,
+			// the fields of `koerier rules fields`, never the BSN.
+			ft, good := p.fieldTemplate(key, k, v, what)
+			if !good {
+				ok = false
+				return
+			}
+			if key == "subject" {
+				t.Subject, t.subject = ft.src, ft
+			} else {
+				t.Body, t.body = ft.src, ft
+			}
+			return
+		}
 		s, good := p.str(v, what+"."+key)
 		if !good {
 			ok = false
@@ -650,16 +666,20 @@ func (p *parser) template(channel string, n *yaml.Node, what string) (Template, 
 				ok = false
 			}
 			t.NotifyTemplate = s
-		case "subject", "body":
-			if _, err := template.New(key).Option("missingkey=error").Parse(s); err != nil {
-				p.errf(v, "placeholders look like {{ .Zaak.Identificatie }}", "%s.%s is not a valid template: %v", what, key, err)
+		case "bericht_type":
+			if n := utf8.RuneCountInString(s); n < 1 || n > maxBerichtTypeLen {
+				p.errf(v, "use the berichttype exactly as the gemeente registered it at Logius (1 to 8 characters)",
+					"%s.bericht_type %q has %d characters, at most %d", what, s, n, maxBerichtTypeLen)
 				ok = false
 			}
-			if key == "subject" {
-				t.Subject = s
-			} else {
-				t.Body = s
+			t.BerichtType = s
+		case "attach":
+			if s != AttachBesluitDocument {
+				p.errf(v, "write attach: "+AttachBesluitDocument+" (the besluit's document from the Documenten API), or leave it out",
+					"%s.attach %q is not something Koerier can attach", what, s)
+				ok = false
 			}
+			t.Attach = s
 		case "letter":
 			t.Letter = s
 		case "envelope":

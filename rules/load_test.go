@@ -72,6 +72,11 @@ func TestLoadErrors(t *testing.T) {
 		{"rules not a list", "version: 1\nrules: {a: b}\n", []string{`2:8: rules must be a list, not a mapping`}},
 		{"no rules", "version: 1\n", []string{`r.yaml: no rules`}},
 		{"bad berichtenbox template", strings.Replace(base, "    sms: {notify", "    berichtenbox: {subject: \"{{ .Zaak\", body: x}\n    sms: {notify", 1), []string{`5:29: messages.m.berichtenbox.subject is not a valid template`}},
+		{"berichtenbox without bericht_type", strings.Replace(base, "    sms: {notify", "    berichtenbox: {subject: s, body: b}\n    sms: {notify", 1), []string{`3:3: message "m" has a berichtenbox template without bericht_type`}},
+		{"bericht_type too long", strings.Replace(base, "    sms: {notify", "    berichtenbox: {bericht_type: Beschikking, subject: s, body: b}\n    sms: {notify", 1), []string{`5:34: messages.m.berichtenbox.bericht_type "Beschikking" has 11 characters, at most 8`}},
+		{"berichtenbox subject too long", strings.Replace(base, "    sms: {notify", "    berichtenbox: {bericht_type: Besluit, subject: \"Uw zaak {{ .zaak.omschrijving }} en nog veel meer tekst\", body: b}\n    sms: {notify", 1), []string{`5:52: messages.m berichtenbox subject renders to 59 characters (zaak.aangemaakt, inwoner); the Berichtenbox takes 1 to 50`}},
+		{"berichtenbox body names the BSN", strings.Replace(base, "    sms: {notify", "    berichtenbox: {bericht_type: Besluit, subject: s, body: \"{{ .recipient.bsn }}\"}\n    sms: {notify", 1), []string{`5:61: messages.m.berichtenbox.body names ".recipient.bsn": templates have no access to the BSN`}},
+		{"berichtenbox unknown attachment", strings.Replace(base, "    sms: {notify", "    berichtenbox: {bericht_type: Besluit, subject: s, body: b, attach: besluit}\n    sms: {notify", 1), []string{`5:72: messages.m.berichtenbox.attach "besluit" is not something Koerier can attach`}},
 		{"several errors at once", strings.Replace(strings.Replace(base, "[voorkeur, email, sms]", "[fax]", 1), "message: m", "message: mm", 1), []string{`9:14: rule "a" uses unknown message "mm"`, `10:16: unknown channel "fax"`}},
 	}
 	for _, tt := range tests {

@@ -605,6 +605,27 @@ func sampleEvent(etype string, hosts linkHosts) *event.Event {
 	}
 }
 
+// sample is the template data of a sample event of one type for one kind.
+type sample struct {
+	label string
+	data  map[string]any
+}
+
+// sampleData is the data `rules check` renders templates with: every event
+// type for every kind.
+func sampleData(hosts linkHosts) []sample {
+	var samples []sample
+	for _, kind := range knownKinds {
+		for _, etype := range knownEventTypes {
+			var env Env
+			newEnv(&env, &Input{Event: sampleEvent(etype, hosts), Subject: event.Subject{Role: event.RoleInitiator, Kind: kind},
+				Recipient: &event.Recipient{Kind: kind}, Now: defaultCaseNow})
+			samples = append(samples, sample{etype + ", " + kind, templateData(&env)})
+		}
+	}
+	return samples
+}
+
 // checkPersonalisation renders every template (at every level, used or
 // not) with sample data of each event type and each kind, and reports a
 // template that fails, or a link off the list, at the template's line.
@@ -612,19 +633,7 @@ func (c *compiler) checkPersonalisation(all []*fieldTemplate) {
 	if len(all) == 0 {
 		return
 	}
-	type sample struct {
-		label string
-		data  map[string]any
-	}
-	var samples []sample
-	for _, kind := range knownKinds {
-		for _, etype := range knownEventTypes {
-			var env Env
-			newEnv(&env, &Input{Event: sampleEvent(etype, c.rs.linkHosts), Subject: event.Subject{Role: event.RoleInitiator, Kind: kind},
-				Recipient: &event.Recipient{Kind: kind}, Now: defaultCaseNow})
-			samples = append(samples, sample{etype + ", " + kind, templateData(&env)})
-		}
-	}
+	samples := sampleData(c.rs.linkHosts)
 	for _, t := range all {
 		for _, s := range samples {
 			v, err := t.render(s.data)

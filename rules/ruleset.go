@@ -105,8 +105,9 @@ func (rs *RuleSet) NotifyServices() map[string]string {
 }
 
 // Template is what a channel needs to render one message: a Notify template
-// id (email, sms), a Berichtenbox subject and body (Go text/template), or a
-// letter template (print).
+// id (email, sms), a Berichtenbox bericht (berichttype, subject and body in
+// the rules' template language, and what to attach), or a letter template
+// (print).
 type Template struct {
 	NotifyTemplate string `json:"notifyTemplate,omitempty"`
 	Subject        string `json:"subject,omitempty"`
@@ -116,6 +117,13 @@ type Template struct {
 	// Postage is one of Postages. Both print only, both optional.
 	Envelope string `json:"envelope,omitempty"`
 	Postage  string `json:"postage,omitempty"`
+	// BerichtType is the Berichtenbox berichttype as registered at Logius
+	// (1–8 characters); a language variant without one uses nld's.
+	BerichtType string `json:"berichtType,omitempty"`
+	// Attach names the document to attach (AttachBesluitDocument) or "".
+	Attach string `json:"attach,omitempty"`
+
+	subject, body *fieldTemplate
 }
 
 // Postages are the kinds of postage a letter may ask the print street for.

@@ -39,7 +39,7 @@ func (cb Callback) Outcome(now time.Time) (event.Outcome, bool) {
 	}
 	o := event.Outcome{
 		DeliveryID: *cb.Reference,
-		Channel:    cb.NotificationType,
+		Channel:    channelOf(cb.NotificationType),
 		Status:     status,
 		ProviderID: cb.ID,
 		At:         now.UTC(),

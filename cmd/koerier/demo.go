@@ -128,6 +128,9 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 	printDir := filepath.Join(dataDir, "printstraat")
 	cfg.Print = config.Print{Sender: []string{"Gemeente Ons Dorp", "Postbus 1", "1234 AA  ONS DORP"}, Poll: 200 * time.Millisecond,
 		Profiles: []config.PrintProfile{{Name: "demo", Cutoff: "16:00 ma-vr", Dir: printDir}}}
+	// The Berichtenbox through NotifyNL's messagebox: a besluit reaches a
+	// subscribed inwoner there, with its PDF.
+	cfg.Berichtenbox.Transport = config.BerichtenboxMessagebox
 	if err := config.Finish(&cfg); err != nil {
 		return err
 	}
@@ -176,12 +179,21 @@ func runDemo(ctx context.Context, out io.Writer, rulesPath, dataDir string, verb
 			}
 		}
 		var got []string
+		var box []notify.Sent
 		for _, s := range sb.Notify.Sent() {
 			if refs[s.Reference] {
 				got = append(got, s.Type)
+				if s.Type == "messagebox" {
+					box = append(box, s)
+				}
 			}
 		}
-		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n\n", len(got), got)
+		fmt.Fprintf(out, "   → Notify NL ontving hiervoor %d bericht(en) %v\n", len(got), got)
+		for _, b := range box {
+			fmt.Fprintf(out, "   → in de Berichtenbox van BSN %s (berichttype %s): %q, %d PDF-bijlage(n), status %s\n",
+				telemetry.Mask(b.To), b.MessageType, b.Subject, len(b.Attachments), b.Status)
+		}
+		fmt.Fprintln(out)
 	}
 	if err := demoFlushPrint(ctx, out, a, printDir); err != nil {
 		return err

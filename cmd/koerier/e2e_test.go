@@ -767,7 +767,8 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: %v\n%s", err, out.String())
 	}
 	for _, want := range []string{"Clock: Tuesday 2026-06-09 10:00", "sms verzonden", "email: fallback", "Notify NL ontving hiervoor 2 bericht(en) [email sms]",
-		"batch koerier-20260609-1000-1: 2 brief/brieven", "manifest.csv  file,delivery_id,name_line,"} {
+		"batch koerier-20260609-1000-1: 1 brief/brieven", "manifest.csv  file,delivery_id,name_line,",
+		`→ in de Berichtenbox van BSN`, `(berichttype Besluit): "Besluit op uw aanvraag", 1 PDF-bijlage(n), status delivered`} {
 		if !strings.Contains(out.String(), want) {
 			t.Fatalf("demo output lacks %q:\n%s", want, out.String())
 		}

@@ -69,6 +69,10 @@ type App struct {
 	// sealer seals the batching channels' buckets at their cut-off; nil
 	// when no channel batches.
 	sealer *batch.Sealer
+	// bbPoller reads the Berichtenbox's results from the ebMS adapter; nil
+	// unless berichtenbox.transport is ebms.
+	bbPoller  *berichtenbox.Poller
+	bbChannel *berichtenbox.BatchChannel
 	// now is the one clock of this app: router, rules timing, store, bus,
 	// peer clients and HTTP intake all read it.
 	now func() time.Time
@@ -166,6 +170,17 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	if len(batching) > 0 {
 		a.sealer = batch.NewSealer(a.store, telemetry.TracingPublisher{Publisher: a.bus.Publisher}, batching,
 			batch.Options{Now: now, Logger: log.With("component", "sealer"), Poll: cfg.Print.Poll})
+	}
+	for _, ch := range batching {
+		if bc, ok := ch.(*berichtenbox.BatchChannel); ok {
+			if a.bbPoller, err = a.newBerichtenboxPoller(bc); err != nil {
+				return nil, err
+			}
+			a.bbChannel = bc
+			if err := a.registerBerichtenboxAge(bc); err != nil {
+				return nil, err
+			}
+		}
 	}
 
 	a.api = httpapi.New(httpapi.Options{
@@ -296,6 +311,10 @@ func Channels(cfg config.Config, log *slog.Logger, now func() time.Time) (*chann
 // first, and the batching channels for the sealer.
 func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, meter metric.Meter, lim ratelimit.Limiter, st store.Batches) (*channels.Registry, []*notifynl.Client, []batch.Channel, error) {
 	var chs []channels.Channel
+	documents, err := besluitDocuments(cfg, log, clock.Or(now))
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	var services []*notifynl.Client
 	var batching []batch.Channel
 	if len(cfg.Print.Profiles) > 0 {
@@ -331,6 +350,19 @@ func buildChannels(cfg config.Config, log *slog.Logger, now func() time.Time, me
 			services = append(services, c)
 		}
 		chs = append(chs, notifynl.EmailChannel(services...), notifynl.SMSChannel(services...))
+		if cfg.Berichtenbox.Transport == config.BerichtenboxMessagebox {
+			// The default service's key: the Berichtenbox is the
+			// gemeente's, not one department's.
+			chs = append(chs, berichtenbox.NewChannel(notifynl.Messagebox(services[0]), documents))
+		}
+	}
+	if cfg.Berichtenbox.Transport == config.BerichtenboxEBMS {
+		bc, err := ebmsChannel(cfg, log, clock.Or(now), meter, st, documents)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		batching = append(batching, bc)
+		chs = append(chs, batch.NewQueue(bc, st))
 	}
 	reg, err := channels.NewRegistry(chs...)
 	return reg, services, batching, err
@@ -350,6 +382,34 @@ func notifyLimiter(cfg config.Config) (ratelimit.Limiter, func()) {
 	c := redis.NewClient(ro)
 	r := cfg.Notify.RateLimit
 	return ratelimit.NewRedis(c, cfg.Store.Redis.Prefix, ratelimit.Limit{Requests: r.Requests, Per: r.Per, Margin: r.Margin}), func() { _ = c.Close() }
+}
+
+// besluitDocuments fetches a besluit's documents for the Berichtenbox
+// from the Documenten API, with the ZGW credentials and allow-list; nil
+// when no Documenten API is configured.
+func besluitDocuments(cfg config.Config, log *slog.Logger, now func() time.Time) (berichtenbox.Documents, error) {
+	if cfg.ZGW.Besluiten == "" || cfg.ZGW.Documenten == "" {
+		return nil, nil
+	}
+	zc, err := zgw.NewClient(ZGWConfig(cfg, nil, log).APIs, httpclient.Options{Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("zgw: %w", err)
+	}
+	zc.SetClock(now)
+	return func(ctx context.Context, besluitURL string, limit int64) ([]berichtenbox.Document, error) {
+		docs, err := zc.BesluitDocuments(ctx, besluitURL, limit)
+		if errors.Is(err, zgw.ErrTooLarge) {
+			return nil, fmt.Errorf("%w: %w", berichtenbox.ErrBijlageTeGroot, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make([]berichtenbox.Document, len(docs))
+		for i, d := range docs {
+			out[i] = berichtenbox.Document{Titel: d.Titel, Formaat: d.Formaat, Content: d.Content}
+		}
+		return out, nil
+	}, nil
 }
 
 // PrintChannel builds the printstraat channel from cfg.Print.
@@ -463,6 +523,9 @@ func (a *App) Run(ctx context.Context) error {
 	go func() { errc <- a.router.Run(ctx) }()
 	if a.sealer != nil {
 		go a.sealer.Run(ctx)
+	}
+	if a.bbPoller != nil {
+		go a.runBerichtenboxPoller(ctx, a.bbPoller, a.bbChannel, *a.cfg.Berichtenbox.EBMS.PollInterval, *a.cfg.Berichtenbox.EBMS.ResultTimeout)
 	}
 	a.srv = httpapi.NewHTTPServer(a.api, httpapi.ListenerOptions{ReadHeaderTimeout: a.cfg.Server.ReadHeaderTimeout,
 		ReadTimeout: a.cfg.Server.ReadTimeout, WriteTimeout: a.cfg.Server.WriteTimeout,

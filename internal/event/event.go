@@ -330,6 +330,26 @@ type Decision struct {
 	// NoKlantcontact is set when the message asks not to register its
 	// outcome in Open Klant (register_klantcontact: false).
 	NoKlantcontact bool `json:"noKlantcontact,omitempty"`
+	// Berichtenbox is the Berichtenbox bericht the rules rendered, when the
+	// plan has that channel.
+	Berichtenbox *BerichtenboxMessage `json:"berichtenbox,omitempty"`
+}
+
+// BerichtenboxMessage is one Berichtenbox bericht: what the rules rendered
+// (berichttype, subject, body, what to attach) and what the router adds
+// from the event (reference, deadline, the besluit to attach).
+type BerichtenboxMessage struct {
+	BerichtType string `json:"berichtType"`
+	Subject     string `json:"subject"`
+	Body        string `json:"body"`
+	// Attach is "besluit-document" or "".
+	Attach string `json:"attach,omitempty"`
+	// Referentie is the zaak identificatie (at most 25 characters).
+	Referentie string `json:"referentie,omitempty"`
+	// Deadline is a taak's verloopdatum (EindDatumHandelingsTermijn).
+	Deadline time.Time `json:"deadline,omitzero"`
+	// BesluitURL is the besluit whose documents Attach fetches.
+	BesluitURL string `json:"besluitUrl,omitempty"`
 }
 
 // Delivery is one attempt to reach one recipient on one channel. It is the

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"time"
 
 	"github.com/mijnservices/koerier/config"
 	"github.com/mijnservices/koerier/internal/sandbox/berichtenbox"
 	"github.com/mijnservices/koerier/internal/sandbox/brp"
+	"github.com/mijnservices/koerier/internal/sandbox/ebms"
 	"github.com/mijnservices/koerier/internal/sandbox/fault"
 	"github.com/mijnservices/koerier/internal/sandbox/kvk"
 	"github.com/mijnservices/koerier/internal/sandbox/notify"
@@ -53,6 +55,9 @@ type Addrs struct {
 	OpenZaak, Objecten, OpenKlant, Notify string
 }
 
+// SandboxOIN is the gemeente's OIN in the sandbox (a made-up one).
+const SandboxOIN = "00000001002220647000"
+
 // Sandbox is a set of running fakes.
 type Sandbox struct {
 	OpenZaak  *openzaak.Server
@@ -64,8 +69,11 @@ type Sandbox struct {
 	KVK       *kvk.Server
 	// Berichtenbox is the Logius ValidateAbonnementen service.
 	Berichtenbox *berichtenbox.Server
-	Notify       *notify.Server
-	NotifyKey    notify.Key
+	// EBMS is the ebMS adapter with Logius' BerichtVerwerkService behind
+	// it (Berichtenbox berichten in GLOBE batches).
+	EBMS      *ebms.Server
+	Notify    *notify.Server
+	NotifyKey notify.Key
 	// Faults inject failures per peer.
 	OpenZaakFaults, OpenKlantFaults, NotifyFaults *fault.Injector
 
@@ -132,6 +140,15 @@ func Start(o Options) (*Sandbox, error) {
 	s.Berichtenbox.SeedDemo()
 	s.urls["berichtenbox"] = bbURL
 
+	// Under CI=true every batch must pass xmllint against Logius' XSDs.
+	s.EBMS = ebms.New(ebms.Options{OIN: SandboxOIN, Now: o.Now, RequireXSD: os.Getenv("CI") == "true"})
+	ebmsURL, err := s.serve("", s.EBMS)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.urls["ebms"] = ebmsURL
+
 	s.NotifyKey = notify.NewKey("koerier")
 	s.Notify = notify.NewServer(notify.Options{
 		Keys: []notify.Key{s.NotifyKey}, Templates: o.NotifyTemplates, Now: o.Now,
@@ -177,6 +194,10 @@ func (s *Sandbox) Configure(cfg *config.Config) {
 	cfg.Berichtenbox.ValidatieURL = s.urls["berichtenbox"]
 	cfg.Berichtenbox.BerichtleverancierCode = "GEMEENTE-SANDBOX"
 	cfg.Berichtenbox.BerichtType = berichtenbox.DemoBerichtType
+	// The ebMS adapter; berichtenbox.transport chooses whether it is used.
+	cfg.Berichtenbox.OIN = SandboxOIN
+	cfg.Berichtenbox.EBMS.URL = s.urls["ebms"] + "/service/rest/v19"
+	cfg.Berichtenbox.EBMS.CPAID = s.EBMS.CPAID()
 	cfg.Notify.URL, cfg.Notify.APIKey = s.urls["notify"], s.NotifyKey.String()
 	cfg.Notify.CallbackToken = CallbackToken
 }

@@ -102,10 +102,6 @@ func (t *authTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // (401/403) as failure.Config, *StatusError (other non-2xx; NotFound finds
 // it), failure.Temporary for 5xx, 429, 408 and transport failures.
 func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out any) error {
-	root, err := c.allow.root(rawURL)
-	if err != nil {
-		return err
-	}
 	u := rawURL
 	if len(query) > 0 {
 		sep := "?"
@@ -114,11 +110,54 @@ func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out a
 		}
 		u += sep + query.Encode()
 	}
+	resp, err := c.open(ctx, rawURL, u, "application/json")
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
+		return fmt.Errorf("zgw: get %s: decode: %w", rawURL, err)
+	}
+	return nil
+}
+
+// Download fetches rawURL (a document's /download) as bytes, the same way
+// Get does (allow-list, credentials, errors), and refuses an answer longer
+// than limit bytes with ErrTooLarge.
+func (c *Client) Download(ctx context.Context, rawURL string, limit int64) ([]byte, error) {
+	resp, err := c.open(ctx, rawURL, rawURL, "*/*")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.ContentLength > limit {
+		return nil, fmt.Errorf("zgw: download %s: %w (%d bytes, at most %d)", rawURL, ErrTooLarge, resp.ContentLength, limit)
+	}
+	b, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return nil, failure.Temporary(fmt.Errorf("zgw: download %s: %w", rawURL, err))
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("zgw: download %s: %w (more than %d bytes)", rawURL, ErrTooLarge, limit)
+	}
+	return b, nil
+}
+
+// ErrTooLarge: a download is larger than the caller can use.
+var ErrTooLarge = errors.New("document too large")
+
+// open GETs u (rawURL with its query) and returns the 2xx response, or the
+// classified error of Get.
+func (c *Client) open(ctx context.Context, rawURL, u, accept string) (*http.Response, error) {
+	root, err := c.allow.root(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return fmt.Errorf("zgw: get %s: %w", rawURL, err)
+		return nil, fmt.Errorf("zgw: get %s: %w", rawURL, err)
 	}
-	req.Header.Set("Accept", "application/json")
+	req.Header.Set("Accept", accept)
 	// The VNG Zaken API answers 412 on GET /zaken/{uuid} without it (Open
 	// Zaak is lenient); the Objecten API accepts it too.
 	req.Header.Set("Accept-Crs", "EPSG:4326")
@@ -126,30 +165,28 @@ func (c *Client) Get(ctx context.Context, rawURL string, query url.Values, out a
 	if err != nil {
 		var fe *ForbiddenURLError
 		if errors.As(err, &fe) {
-			return fe
+			return nil, fe
 		}
 		if ctx.Err() != nil {
-			return fmt.Errorf("zgw: get %s: %w", rawURL, err)
+			return nil, fmt.Errorf("zgw: get %s: %w", rawURL, err)
 		}
-		return failure.Temporary(fmt.Errorf("zgw: get %s: %w", rawURL, err))
+		return nil, failure.Temporary(fmt.Errorf("zgw: get %s: %w", rawURL, err))
 	}
-	defer resp.Body.Close()
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		return failure.Config(&AuthError{APIRoot: root, ClientID: c.apis[root].ClientID, Status: resp.StatusCode})
+		resp.Body.Close()
+		return nil, failure.Config(&AuthError{APIRoot: root, ClientID: c.apis[root].ClientID, Status: resp.StatusCode})
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		resp.Body.Close()
 		se := &StatusError{Method: http.MethodGet, URL: rawURL, Status: resp.StatusCode, Body: strings.TrimSpace(string(b))}
 		if temporaryStatus(resp.StatusCode) {
-			return failure.Temporary(se)
+			return nil, failure.Temporary(se)
 		}
-		return se
+		return nil, se
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(out); err != nil {
-		return fmt.Errorf("zgw: get %s: decode: %w", rawURL, err)
-	}
-	return nil
+	return resp, nil
 }
 
 // List follows a paginated list from rawURL with query and returns all

@@ -221,8 +221,10 @@ func (s *Server) view(n *Sent, base string) map[string]any {
 	if n.Type == "email" {
 		v["email_address"] = n.To
 		v["subject"] = n.Subject
-	} else {
+	} else if n.Type == "sms" {
 		v["phone_number"] = n.To
+	} else if n.Type == "messagebox" {
+		v["subject"] = n.Subject
 	}
 	return v
 }
@@ -238,7 +240,7 @@ const pageSize = 250
 
 func (s *Server) listNotifications(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	if tt := q.Get("template_type"); tt != "" && tt != "sms" && tt != "email" && tt != "letter" {
+	if tt := q.Get("template_type"); tt != "" && tt != "sms" && tt != "email" && tt != "letter" && tt != "messagebox" {
 		writeError(w, http.StatusBadRequest, "ValidationError", fmt.Sprintf("'%s' is not one of [sms, email, letter]", tt))
 		return
 	}

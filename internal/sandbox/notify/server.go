@@ -156,6 +156,10 @@ type Sent struct {
 	SentAt          time.Time
 	CompletedAt     time.Time
 	ServiceID       string
+	// MessageType and Attachments are set for a messagebox notification
+	// (To is then the BSN).
+	MessageType string
+	Attachments []Attachment
 }
 
 // Request is one HTTP request that reached the fake, before faults and
@@ -247,6 +251,7 @@ func NewServer(opts Options) *Server {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v2/notifications/email", s.auth(s.sendEmail))
 	mux.HandleFunc("POST /v2/notifications/sms", s.auth(s.sendSMS))
+	mux.HandleFunc("POST /v2/notifications/messagebox", s.auth(s.sendMessagebox))
 	mux.HandleFunc("GET /v2/notifications", s.auth(s.listNotifications))
 	mux.HandleFunc("GET /v2/notifications/{id}", s.auth(s.getNotification))
 	if s.opts.Faults == nil {

@@ -31,6 +31,8 @@ type Demo struct {
 	ZaakBedrijf Zaak
 	Besluit     Besluit
 	BesluitIO   BesluitInformatieObject
+	// BesluitDocument is the besluit's PDF (its /download serves it).
+	BesluitDocument EnkelvoudigInformatieObject
 }
 
 // Example uuids (from the example notifications).
@@ -43,7 +45,35 @@ const (
 	ExampleBesluitUUID     = "3d2c1b0a-9f8e-4d7c-8b6a-5f4e3d2c1b0a"
 	ExampleBesluittypeUUID = "7b1e2c3d-4f5a-4b6c-9d7e-8f9a0b1c2d3e"
 	ExampleBesluitIOUUID   = "c4d5e6f7-a8b9-4c0d-8e1f-2a3b4c5d6e7f"
+	// ExampleBesluitDocumentUUID is the enkelvoudiginformatieobject the
+	// besluitinformatieobject of the examples points at.
+	ExampleBesluitDocumentUUID = "8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5f60"
 )
+
+// DemoPDF is a one-page PDF showing text (ASCII), small enough to attach.
+func DemoPDF(text string) []byte {
+	stream := fmt.Sprintf("BT /F1 14 Tf 72 720 Td (%s) Tj ET", text)
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
+		fmt.Sprintf("<< /Length %d >>\nstream\n%s\nendstream", len(stream), stream),
+		"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+	}
+	out := "%PDF-1.4\n"
+	offsets := make([]int, len(objs))
+	for i, o := range objs {
+		offsets[i] = len(out)
+		out += fmt.Sprintf("%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := len(out)
+	out += fmt.Sprintf("xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, off := range offsets {
+		out += fmt.Sprintf("%010d 00000 n \n", off)
+	}
+	out += fmt.Sprintf("trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return []byte(out)
+}
 
 // SeedDemo fills s with a small, realistic catalogue and two zaken, each
 // with its first status set. Set the base URL first.
@@ -96,9 +126,13 @@ func SeedDemo(s *Server) Demo {
 		Besluittype: d.Besluittype.URL, Zaak: d.ZaakInwoner.URL, Datum: "2025-04-01", Ingangsdatum: "2025-04-01",
 		Toelichting: "Parkeervergunning verleend",
 	})
+	d.BesluitDocument = s.AddEnkelvoudigInformatieObject(EnkelvoudigInformatieObject{
+		UUID: ExampleBesluitDocumentUUID, Identificatie: "DOC-2025-0042", Bronorganisatie: "002220647", Creatiedatum: "2025-04-01",
+		Titel: "Besluit parkeervergunning", Vertrouwelijkheidaanduiding: "openbaar", Auteur: "Team Parkeren", Taal: "nld",
+		Bestandsnaam: "besluit-parkeervergunning.pdf", Content: DemoPDF("Besluit parkeervergunning BESLUIT-2025-0042"),
+	})
 	d.BesluitIO = s.AddBesluitInformatieObject(BesluitInformatieObject{
-		UUID: ExampleBesluitIOUUID, Besluit: d.Besluit.URL,
-		Informatieobject: s.DocumentenRoot() + "/enkelvoudiginformatieobjecten/8e7d6c5b-4a39-4281-9f0e-1d2c3b4a5f60",
+		UUID: ExampleBesluitIOUUID, Besluit: d.Besluit.URL, Informatieobject: d.BesluitDocument.URL,
 	})
 	return d
 }

@@ -138,6 +138,13 @@ func (s *Server) AddEnkelvoudigInformatieObject(v EnkelvoudigInformatieObject) E
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	v.URL, v.UUID = s.add(PathEnkelvoudiginformatieobjecten, s.id(v.UUID, v.URL), &v)
+	if v.Content != nil {
+		n := int64(len(v.Content))
+		v.Bestandsomvang, v.Inhoud = &n, v.URL+"/download"
+		if v.Formaat == "" {
+			v.Formaat = "application/pdf"
+		}
+	}
 	return v
 }
 

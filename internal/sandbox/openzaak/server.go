@@ -185,6 +185,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := strings.TrimSuffix(strings.TrimPrefix(r.URL.Path, s.prefix), "/")
+	// A document's content (Documenten API: enkelvoudiginformatieobjecten/{uuid}/download).
+	if id, ok := strings.CutPrefix(p, PathEnkelvoudiginformatieobjecten+"/"); ok && strings.HasSuffix(id, "/download") {
+		eio, ok := s.items[PathEnkelvoudiginformatieobjecten+"/"+strings.TrimSuffix(id, "/download")].(*EnkelvoudigInformatieObject)
+		if !ok || eio.Content == nil {
+			problem(w, http.StatusNotFound, "not_found", "Niet gevonden.")
+			return
+		}
+		w.Header().Set("Content-Type", eio.Formaat)
+		w.Header().Set("Content-Length", strconv.Itoa(len(eio.Content)))
+		_, _ = w.Write(eio.Content)
+		return
+	}
 	for _, col := range collections {
 		if p == col {
 			s.list(w, r, col)

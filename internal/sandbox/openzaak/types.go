@@ -202,4 +202,11 @@ type EnkelvoudigInformatieObject struct {
 	Auteur                      string `json:"auteur"`
 	Taal                        string `json:"taal"`
 	Informatieobjecttype        string `json:"informatieobjecttype"`
+	Formaat                     string `json:"formaat"`
+	Bestandsnaam                string `json:"bestandsnaam"`
+	Bestandsomvang              *int64 `json:"bestandsomvang"`
+	// Inhoud is the download URL; the fake fills it when Content is set.
+	Inhoud string `json:"inhoud"`
+	// Content is what GET .../{uuid}/download serves.
+	Content []byte `json:"-"`
 }
