@@ -74,6 +74,12 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 		// back when its lease has run out.
 		return Result{}, failure.RetryAfter(errors.New("delivery is being sent by another worker"), r.o.LeaseTTL)
 	}
+	// Keep the delivery before sending, so that a provider callback
+	// (delivered, bounce) finds it however fast it comes: Notify may call
+	// back before Send returns here.
+	if err := r.d.Store.Set(ctx, "delivery:"+d.ID, event.Marshal(d), r.o.DeliveryStateTTL); err != nil {
+		r.log.WarnContext(ctx, "could not keep delivery state for fallback", "err", err)
+	}
 	receipt, err := ch.Send(channels.WithRedelivery(ctx, refsFrom(ctx).Redelivered), d)
 	if err != nil {
 		_ = r.d.Store.Release(ctx, "lease:"+d.ID)
@@ -89,11 +95,6 @@ func (r *Router) deliver(ctx context.Context, name string, d event.Delivery) (Re
 	}
 	if err := r.d.Store.Set(ctx, "receipt:"+d.ID, event.Marshal(receipt), r.o.MarkerTTL); err != nil {
 		r.log.WarnContext(ctx, "could not keep the receipt; a retry of this step relies on the provider reference", "err", err)
-	}
-	// Keep the delivery so that a late provider callback (bounce) can move
-	// it to the next channel.
-	if err := r.d.Store.Set(ctx, "delivery:"+d.ID, event.Marshal(d), r.o.DeliveryStateTTL); err != nil {
-		r.log.WarnContext(ctx, "could not keep delivery state for fallback", "err", err)
 	}
 	return r.sent(name, d, rec, receipt), nil
 }
