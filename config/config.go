@@ -258,6 +258,10 @@ type OpenKlant struct {
 	Token string `yaml:"token"`
 	// CacheTTL for partij answers (default 5m; 0s disables).
 	CacheTTL *time.Duration `yaml:"cache_ttl"`
+	// RegisterKlantcontact registers the final outcome of every delivery
+	// as a klantcontact (POST /maak-klantcontact); a message can opt out
+	// with register_klantcontact: false in the rules. Default off.
+	RegisterKlantcontact bool `yaml:"register_klantcontact"`
 }
 
 // BRP configures Haal Centraal BRP Personen bevragen v2 (optional).
@@ -793,6 +797,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Notify.Breaker.Failures < 0 || (c.Notify.Breaker.Failures > 0 && c.Notify.Breaker.Interval <= 0) {
 		bad("notify.breaker", "needs failures >= 0 and, when failures > 0, an interval > 0 (e.g. {failures: 5, interval: 30s})")
+	}
+	if c.OpenKlant.RegisterKlantcontact && c.OpenKlant.URL == "" {
+		bad("openklant.register_klantcontact", "needs openklant.url")
 	}
 	if c.OpenKlant.URL != "" && c.OpenKlant.Token == "" {
 		bad("openklant.token", "required when openklant.url is set")

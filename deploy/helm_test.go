@@ -206,6 +206,13 @@ func TestHelmChartRendersDefaults(t *testing.T) {
 	if _, err := rules.NewHolder("helm/koerier/files/rules.yaml", rules.HolderOptions{}); err != nil {
 		t.Errorf("the chart's rules do not load: %v", err)
 	}
+	// The chart ships the example rules; a copy that drifts from them goes
+	// untested by the rules' own cases.
+	chartRules, _ := os.ReadFile("helm/koerier/files/rules.yaml")
+	exampleRules, _ := os.ReadFile("../config/rules.example.yaml")
+	if string(chartRules) != string(exampleRules) {
+		t.Error("helm/koerier/files/rules.yaml differs from config/rules.example.yaml: copy it again")
+	}
 }
 
 func TestHelmChartGuards(t *testing.T) {

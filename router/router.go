@@ -39,9 +39,11 @@ type Deps struct {
 	// Timing applies group windows and throttles; nil disables both.
 	Timing   *Timing
 	Channels *channels.Registry
-	Logger   *slog.Logger
-	Tracer   trace.Tracer
-	Meter    metric.Meter
+	// Klantcontacten registers final outcomes in Open Klant; nil: off.
+	Klantcontacten Klantcontacten
+	Logger         *slog.Logger
+	Tracer         trace.Tracer
+	Meter          metric.Meter
 	// Now is the clock (default clock.System).
 	Now func() time.Time
 	// PurgeZaak purges a destroyed zaak; nil ignores zaak destroy
@@ -176,6 +178,9 @@ func New(d Deps, o Options) (*Router, error) {
 	addStage(r, r.enrichStage())
 	addStage(r, r.routeStage())
 	addStage(r, r.settleStage())
+	if d.Klantcontacten != nil {
+		addStage(r, r.klantcontactStage())
+	}
 	for _, ch := range d.Channels.Names() {
 		addStage(r, r.deliverStage(ch))
 	}
@@ -185,7 +190,7 @@ func New(d Deps, o Options) (*Router, error) {
 // Topics lists every topic the pipeline uses, for declaring them at
 // start-up (RabbitMQ loses messages published before their queue exists).
 func Topics(channelNames []string) []string {
-	t := []string{event.TopicInbound, event.TopicEvents, event.TopicOutcomes, event.TopicDeadLetter}
+	t := []string{event.TopicInbound, event.TopicEvents, event.TopicOutcomes, event.TopicDeadLetter, TopicKlantcontacten}
 	for _, ch := range channelNames {
 		t = append(t, event.DeliveryTopic(ch))
 	}

@@ -81,7 +81,7 @@ func (r *Router) settleDelivery(ctx context.Context, o event.Outcome, d *event.D
 		if o.Status == event.OutcomeSent {
 			return Result{Status: o.Status}, nil // the deliver stage recorded it already
 		}
-		return Result{Status: o.Status, Ledger: []store.Record{rec}}, nil
+		return r.withRegistration(Result{Status: o.Status, Ledger: []store.Record{rec}}, o, d, ""), nil
 	}
 	if d == nil {
 		rec.Detail = "permanente fout gemeld voor een onbekende of verlopen bezorging; geen terugvalkanaal mogelijk: " + o.Reason
@@ -93,7 +93,7 @@ func (r *Router) settleDelivery(ctx context.Context, o event.Outcome, d *event.D
 		rec.Detail = fmt.Sprintf("%s faalde permanent (%s) en het kanaalplan %v heeft geen kanaal meer over", o.Channel, o.Reason, d.Decision.Plan)
 		r.metrics.undeliverable.Add(ctx, 1)
 		r.log.WarnContext(ctx, "every channel of the plan failed permanently: nobody is told", "rule", d.Decision.Rule, "reason", o.Reason)
-		return Result{Status: "undeliverable", Ledger: []store.Record{rec}}, nil
+		return r.withRegistration(Result{Status: "undeliverable", Ledger: []store.Record{rec}}, o, d, ""), nil
 	}
 	nd := r.nextDelivery(*d, next)
 	rec.Status = "fallback"
@@ -107,6 +107,6 @@ func (r *Router) settleDelivery(ctx context.Context, o event.Outcome, d *event.D
 		decided.Detail += fmt.Sprintf("; %s valt in de stille uren (quiet_hours, Europe/Amsterdam); vastgehouden tot %s",
 			nd.Channel, due.In(amsterdam).Format("2006-01-02 15:04"))
 	}
-	return Result{Status: "fallback", Ledger: []store.Record{rec, decided},
-		Outputs: []Output{{Topic: event.DeliveryTopic(nd.Channel), ID: nd.ID, Value: nd, Due: due}}}, nil
+	return r.withRegistration(Result{Status: "fallback", Ledger: []store.Record{rec, decided},
+		Outputs: []Output{{Topic: event.DeliveryTopic(nd.Channel), ID: nd.ID, Value: nd, Due: due}}}, o, d, nd.Channel), nil
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/sony/gobreaker/v2"
@@ -76,6 +77,9 @@ type guard struct {
 	daily   map[string]time.Time // op -> parked until
 	breaker *gobreaker.CircuitBreaker[struct{}]
 	limited metric.Int64Counter
+	// Counts since start, for Status (the admin API).
+	calls, heldBack, tooMany, dailyHits, breakerParks atomic.Int64
+	changedAt                                         atomic.Int64 // unix nanos of the last breaker state change
 }
 
 // setup finishes the guard after the options were applied.
@@ -110,6 +114,7 @@ func (c *Client) setupGuard() error {
 			// connection. A 4xx or a 429 is Notify working as designed.
 			IsSuccessful: func(err error) bool { return !isOutage(err) },
 			OnStateChange: func(name string, from, to gobreaker.State) {
+				c.g.changedAt.Store(c.now().UnixNano())
 				c.log.Warn("notify circuit breaker changed state", "service", name, "from", from.String(), "to", to.String())
 			},
 		})
@@ -171,6 +176,7 @@ func (c *Client) before(ctx context.Context, op string) error {
 		return failure.Park(ReasonDailyLimit, until, fmt.Errorf("notifynl: %s: service %s reached its daily send limit; parked until %s", op, c.service, until.In(clock.Amsterdam).Format("2006-01-02 15:04")))
 	}
 	if c.g.breaker != nil && c.g.breaker.State() == gobreaker.StateOpen {
+		c.g.breakerParks.Add(1)
 		return c.breakerPark(op)
 	}
 	if c.limiter != nil {
@@ -179,6 +185,7 @@ func (c *Client) before(ctx context.Context, op string) error {
 			return failure.Temporary(fmt.Errorf("notifynl: %s: %w", op, err))
 		}
 		if wait > 0 {
+			c.g.heldBack.Add(1)
 			c.g.limited.Add(ctx, 1, metric.WithAttributes(attribute.String("service", c.service), attribute.String("kind", "limiter")))
 			// Spread the parked messages over the wait, so they do not
 			// all come back at the same instant for one turn.
@@ -196,11 +203,15 @@ func (c *Client) breakerPark(op string) error {
 
 // guarded runs call through the circuit breaker, if there is one.
 func (c *Client) guarded(op string, call func() error) error {
+	call = func(call func() error) func() error {
+		return func() error { c.g.calls.Add(1); return call() }
+	}(call)
 	if c.g.breaker == nil {
 		return call()
 	}
 	_, err := c.g.breaker.Execute(func() (struct{}, error) { return struct{}{}, call() })
 	if errors.Is(err, gobreaker.ErrOpenState) || errors.Is(err, gobreaker.ErrTooManyRequests) {
+		c.g.breakerParks.Add(1)
 		return c.breakerPark(op)
 	}
 	return err
@@ -216,10 +227,12 @@ func (c *Client) tooMany(ctx context.Context, op string, e *APIError) error {
 		c.g.mu.Lock()
 		c.g.daily[op] = until
 		c.g.mu.Unlock()
+		c.g.dailyHits.Add(1)
 		c.g.limited.Add(ctx, 1, metric.WithAttributes(attribute.String("service", c.service), attribute.String("kind", "daily")))
 		c.log.WarnContext(ctx, "Notify daily send limit reached: parking messages until after midnight", "service", c.service, "op", op, "until", until.UTC().Format(time.RFC3339))
 		return failure.Park(ReasonDailyLimit, until, fmt.Errorf("%w; parked until %s", e, until.In(clock.Amsterdam).Format("2006-01-02 15:04")))
 	}
+	c.g.tooMany.Add(1)
 	c.g.limited.Add(ctx, 1, metric.WithAttributes(attribute.String("service", c.service), attribute.String("kind", "429")))
 	wait := min(e.RetryAfter, c.retryCap)
 	if wait <= 0 {
@@ -240,4 +253,54 @@ func (c *Client) tooMany(ctx context.Context, op string, e *APIError) error {
 func nextMidnight(now time.Time) time.Time {
 	a := now.In(clock.Amsterdam)
 	return time.Date(a.Year(), a.Month(), a.Day()+1, 0, 1, 0, 0, clock.Amsterdam)
+}
+
+// Status is what the admin API shows of one Notify service: its circuit
+// breaker, its daily-limit parks and how much of the limiter this replica
+// used since it started.
+type Status struct {
+	Service string `json:"service"`
+	// Breaker is closed, half-open or open ("" without a breaker).
+	Breaker             string    `json:"breaker"`
+	BreakerSince        time.Time `json:"breakerSince,omitzero"`
+	ConsecutiveFailures uint32    `json:"consecutiveFailures"`
+	BreakerFailures     int       `json:"breakerFailures"`
+	BreakerInterval     string    `json:"breakerInterval,omitempty"`
+	// ParkedUntil is, per operation (email, sms), until when the daily
+	// send limit parks it; empty when no daily limit was hit.
+	ParkedUntil map[string]time.Time `json:"parkedUntil,omitempty"`
+	// LimiterKey is the limiter's key (service id and key name, no secret).
+	LimiterKey string `json:"limiterKey"`
+	// Counts since this replica started.
+	Calls        int64 `json:"calls"`
+	HeldBack     int64 `json:"heldBackByLimiter"`
+	TooMany      int64 `json:"answered429"`
+	DailyLimit   int64 `json:"dailyLimitHits"`
+	BreakerParks int64 `json:"parkedByBreaker"`
+}
+
+// Status reports the service's guard state now.
+func (c *Client) Status() Status {
+	st := Status{Service: c.service, LimiterKey: c.limitKey(), Calls: c.g.calls.Load(), HeldBack: c.g.heldBack.Load(),
+		TooMany: c.g.tooMany.Load(), DailyLimit: c.g.dailyHits.Load(), BreakerParks: c.g.breakerParks.Load()}
+	if b := c.g.breaker; b != nil {
+		st.Breaker = b.State().String()
+		st.ConsecutiveFailures = b.Counts().ConsecutiveFailures
+		st.BreakerFailures, st.BreakerInterval = c.breakerCfg.Failures, c.breakerCfg.Interval.String()
+		if t := c.g.changedAt.Load(); t != 0 {
+			st.BreakerSince = time.Unix(0, t).UTC()
+		}
+	}
+	now := c.now()
+	c.g.mu.Lock()
+	for op, until := range c.g.daily {
+		if now.Before(until) {
+			if st.ParkedUntil == nil {
+				st.ParkedUntil = map[string]time.Time{}
+			}
+			st.ParkedUntil[op] = until.UTC()
+		}
+	}
+	c.g.mu.Unlock()
+	return st
 }

@@ -60,6 +60,9 @@ type harness struct {
 	logs  *syncBuffer
 	stop  func()
 	token string
+	// cfg is the app's configuration (for a second replica on the same
+	// bus and store).
+	cfg config.Config
 }
 
 type syncBuffer struct {
@@ -169,7 +172,7 @@ func startHarness(t *testing.T, backend string, tweak ...func(*config.Config)) *
 	a.UseListener(ln)
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
-	h := &harness{clock: clk, sb: sb, app: a, url: url, logs: logs, token: "Token e2e"}
+	h := &harness{clock: clk, sb: sb, app: a, url: url, logs: logs, token: "Token e2e", cfg: cfg}
 	h.stop = sync.OnceFunc(func() {
 		cancel()
 		<-done

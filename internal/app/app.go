@@ -156,9 +156,15 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger, now func() ti
 	}
 	a.recipients = resolver
 
+	var klantcontacten router.Klantcontacten
+	if cfg.OpenKlant.RegisterKlantcontact && cfg.OpenKlant.URL != "" {
+		// No in-process HTTP retries: a POST retried after a proxy 5xx could
+		// register twice; the re-queue looks the kenmerk up first.
+		klantcontacten = klant.NewClient(cfg.OpenKlant.URL, cfg.OpenKlant.Token, httpclient.New(httpclient.Options{Logger: log, RetryMax: -1}))
+	}
 	a.router, err = router.New(router.Deps{
 		Publisher: a.bus.Publisher, Subscriber: a.bus.Subscriber, Store: a.store,
-		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg,
+		Enricher: enricher, Rules: a.rules, Recipients: resolver, Channels: reg, Klantcontacten: klantcontacten,
 		Timing: &router.Timing{Grouper: &router.Grouper{Cache: a.store, Now: now}, Throttler: &router.Throttler{Claims: a.store, Cache: a.store, Now: now}},
 		Logger: log, Now: now, Tracer: a.prov.Tracer, Meter: a.prov.Meter, PurgeZaak: a.purgeZaak,
 	}, router.Options{Concurrency: cfg.Pipeline.Concurrency, RetryMax: cfg.Pipeline.RetryMax,

@@ -371,9 +371,9 @@ type Delivery struct {
 	TemplateID      string            `json:"templateId,omitempty"`
 	Personalisation map[string]string `json:"personalisation,omitempty"`
 	// Envelope and Postage are a letter's (print: {envelope, postage}).
-	Envelope string `json:"envelope,omitempty"`
-	Postage  string `json:"postage,omitempty"`
-	CreatedAt       time.Time         `json:"createdAt"`
+	Envelope  string    `json:"envelope,omitempty"`
+	Postage   string    `json:"postage,omitempty"`
+	CreatedAt time.Time `json:"createdAt"`
 }
 
 // Outcome statuses.

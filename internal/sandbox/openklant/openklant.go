@@ -11,6 +11,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -68,8 +69,10 @@ type Server struct {
 	partijByID map[string]*partij
 	identByID  map[string]*identificator
 	requests   []Request
-	handler    http.Handler
-	uuidCount  int
+	// klantcontacten registered through POST /maak-klantcontact.
+	klantcontacten []*Klantcontact
+	handler        http.Handler
+	uuidCount      int
 }
 
 // NewServer returns an empty fake; seed it with AddPersoon, AddOrganisatie,
@@ -334,15 +337,26 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"detail": "Ongeldige token."})
 		return
 	}
-	if r.Method != http.MethodGet {
-		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Methode \"" + r.Method + "\" niet toegestaan."})
-		return
-	}
 	path := r.URL.Path
 	if bu, err := url.Parse(base); err == nil && bu.Path != "" {
 		path = strings.TrimPrefix(path, strings.TrimRight(bu.Path, "/"))
 	}
 	path = strings.TrimRight(path, "/")
+	if r.Method == http.MethodPost && path == "/maak-klantcontact" {
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+		if err != nil {
+			writeJSON(w, http.StatusBadRequest, map[string]string{"detail": err.Error()})
+			return
+		}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		s.maak(w, body)
+		return
+	}
+	if r.Method != http.MethodGet {
+		writeJSON(w, http.StatusMethodNotAllowed, map[string]string{"detail": "Methode \"" + r.Method + "\" niet toegestaan."})
+		return
+	}
 	q := r.URL.Query()
 	expand := expandSet(q.Get("expand"))
 	s.mu.Lock()
@@ -354,6 +368,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
+	case path == "/klantcontacten":
+		s.listKlantcontacten(w, r)
 	case path == "/partijen":
 		var out []any
 		for _, p := range s.partijen {
