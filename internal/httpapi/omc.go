@@ -105,26 +105,7 @@ func (s *Server) OMCListen(a OMCAuth) http.Handler {
 			s.metrics.rejected(r.Context(), source, "unauthenticated")
 			return
 		}
-		body, ok := s.readBody(w, r, source)
-		if !ok {
-			return
-		}
-		n, err := ParseNotification(body)
-		if err != nil {
-			s.writeValidation(w, r, source, err)
-			return
-		}
-		if n.Kanaal == "test" {
-			s.metrics.probe(r.Context(), source)
-			w.WriteHeader(http.StatusNoContent)
-			return
-		}
-		in := event.Inbound{
-			ID:           NotificationID(n),
-			Source:       source,
-			ReceivedAt:   s.o.Now().UTC(),
-			Notification: &n,
-		}
-		s.accept(w, r, in, fmt.Sprintf("notification %s %s %s (omc /Events/Listen)", n.Kanaal, n.Resource, n.Actie), http.StatusNoContent)
+		// The same intake as /api/v1/notificaties, in-flight bound included.
+		s.ingestNotification(w, r, "omc /Events/Listen")
 	})
 }

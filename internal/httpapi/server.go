@@ -378,6 +378,15 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 	if !s.authorizeIngest(w, r, source, s.tokens) {
 		return
 	}
+	s.ingestNotification(w, r, "")
+}
+
+// ingestNotification takes an authenticated Notificaties API message, on
+// /api/v1/notificaties or the OMC's /Events/Listen: bounded in flight,
+// parsed, probes answered, then durably published. via, when set, is added
+// to the ledger detail (which endpoint took it).
+func (s *Server) ingestNotification(w http.ResponseWriter, r *http.Request, via string) {
+	const source = event.SourceNotificaties
 	release, ok := s.admit(w, r, source)
 	if !ok {
 		return
@@ -405,8 +414,12 @@ func (s *Server) notificaties(w http.ResponseWriter, r *http.Request) {
 		ReceivedAt:   s.o.Now().UTC(),
 		Notification: &n,
 	}
+	detail := IngestDetail(in)
+	if via != "" {
+		detail += " (" + via + ")"
+	}
 	// Open Notificaties counts only 204 as delivered.
-	s.accept(w, r, in, IngestDetail(in), http.StatusNoContent)
+	s.accept(w, r, in, detail, http.StatusNoContent)
 }
 
 func (s *Server) authorizeIngest(w http.ResponseWriter, r *http.Request, source string, sums [][sha256.Size]byte) bool {
