@@ -137,7 +137,7 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 			s.subscriberWaitGroup.Done()
 		}()
 
-	reconnecting := false
+		reconnecting := false
 	ReconnectLoop:
 		for {
 			s.logger.Debug("Waiting for s.connected or s.closing in ReconnectLoop", logFields)

@@ -11,9 +11,8 @@ import (
 // Default TopologyBuilder is DefaultTopologyBuilder.
 // If you need custom built topology, you should implement your own TopologyBuilder and pass it to the amqp.Config:
 //
-// 	config := NewDurablePubSubConfig()
-// 	config.TopologyBuilder = MyProCustomBuilder{}
-//
+//	config := NewDurablePubSubConfig()
+//	config.TopologyBuilder = MyProCustomBuilder{}
 type TopologyBuilder interface {
 	BuildTopology(channel *amqp.Channel, queueName string, exchangeName string, config Config, logger watermill.LoggerAdapter) error
 	ExchangeDeclare(channel *amqp.Channel, exchangeName string, config Config) error
