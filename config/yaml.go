@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/mijnservices/koerier/internal/spelling"
 )
 
 // This file checks the YAML node tree against the Config type before it is
@@ -287,13 +289,7 @@ func suggest(key string, fields map[string]reflect.StructField, path string) str
 		names = append(names, name)
 	}
 	sort.Strings(names)
-	best, bestD := "", -1
-	for _, name := range names {
-		d := levenshtein(strings.ToLower(key), name)
-		if bestD < 0 || d < bestD {
-			best, bestD = name, d
-		}
-	}
+	best, bestD := spelling.Closest(key, names)
 	section := path
 	if section == "" {
 		section = "the top level"
@@ -335,26 +331,4 @@ func keyPaths() map[string][]string {
 	}
 	visit(reflect.TypeOf(Config{}), "")
 	return out
-}
-
-// levenshtein is the edit distance between a and b.
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }

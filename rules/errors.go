@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/mijnservices/koerier/internal/spelling"
 )
 
 // Pos is a place in a rule file.
@@ -64,35 +66,9 @@ func (es Errors) sort() {
 
 // suggest returns a "did you mean" hint for a misspelt word, or fallback.
 func suggest(got string, known []string, fallback string) string {
-	best, bestD := "", 1<<30
-	for _, k := range known {
-		if d := levenshtein(strings.ToLower(got), k); d < bestD {
-			best, bestD = k, d
-		}
-	}
+	best, bestD := spelling.Closest(got, known)
 	if best != "" && bestD <= 2 && bestD < len(got) {
 		return fmt.Sprintf("did you mean %q?", best)
 	}
 	return fallback
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
